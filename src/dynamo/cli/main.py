@@ -1,0 +1,29 @@
+"""Entry point of the `dynamo` command: one typer app with a sub-app per area."""
+
+from __future__ import annotations
+
+import typer
+
+from dynamo import __version__
+
+app = typer.Typer(
+    name="dynamo",
+    help="Dynamo: dynamic data management for scientific data spread over many storage sites.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"dynamo {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Dynamo: dynamic data management."""
