@@ -1,0 +1,1 @@
+"""The SQL store: schema, migrations, commit protocol, bulk load (SQLite, PostgreSQL, MariaDB)."""
