@@ -4,6 +4,7 @@ The model does no I/O and reads no clock; times are int seconds since the epoch 
 int bytes.
 """
 
+from dynamo.model.canonical import describe, diff
 from dynamo.model.changeset import (
     FORMAT_VERSION,
     ChangeSet,
@@ -85,5 +86,7 @@ __all__ = [
     "UpsertPartition",
     "UpsertSite",
     "decode_block_name",
+    "describe",
+    "diff",
     "encode_block_name",
 ]
