@@ -40,6 +40,7 @@ from dynamo.model.entities import (
     encode_block_name,
 )
 from dynamo.model.enums import DatasetStatus, DataType, GroupLevel, SiteStatus, StorageType
+from dynamo.model.invariants import violations
 from dynamo.model.inventory import Inventory
 from dynamo.model.loading import BulkLoader
 from dynamo.model.partitioning import PartitionCompiler, PartitionTable
@@ -89,4 +90,5 @@ __all__ = [
     "describe",
     "diff",
     "encode_block_name",
+    "violations",
 ]

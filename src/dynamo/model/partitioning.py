@@ -91,6 +91,10 @@ class PartitionTable:
             mask = cache[key] = self._compute(replica)
         return mask
 
+    def compute_mask(self, replica: BlockReplica) -> int:
+        """The membership mask from the predicates, bypassing the cache."""
+        return self._compute(replica)
+
     def _compute(self, replica: BlockReplica) -> int:
         mask = 0
         for leaf in self._leaves:

@@ -1,0 +1,143 @@
+"""Random sequences of ChangeSets keep every inventory invariant (hypothesis state machine)."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from dynamo.errors import InvalidChangeSetError
+from dynamo.model import (
+    ChangeSet,
+    DeleteBlock,
+    DeleteBlockReplica,
+    DeleteDataset,
+    DeleteDatasetReplica,
+    DeleteGroup,
+    DeleteSite,
+    Inventory,
+    Operation,
+    SetQuota,
+    StorageType,
+    UpsertBlock,
+    UpsertBlockReplica,
+    UpsertDataset,
+    UpsertDatasetReplica,
+    UpsertGroup,
+    UpsertPartition,
+    UpsertSite,
+    describe,
+    violations,
+)
+
+from .conftest import toy_compiler
+
+DATASETS = ["/A/Run2018A-v1/AOD", "/B/Summer16-v2/MINIAODSIM", "/C/Era-v1/RAW"]
+BLOCKS = ["b8bacdd2-b6c9-11e2-809b-003048f0e7dc", "block-2", "3"]
+SITES = ["T2_US_MIT", "T1_US_FNAL_MSS", "T2_CH_CERN"]
+GROUPS = ["AnalysisOps", "DataOps"]
+OWNERS = st.sampled_from([None, *GROUPS, "Unknown"])
+SIZES = st.integers(min_value=-1, max_value=10**13)
+
+operations = st.one_of(
+    st.builds(UpsertGroup, name=st.sampled_from(GROUPS)),
+    st.builds(DeleteGroup, name=st.sampled_from(GROUPS)),
+    st.builds(UpsertSite, name=st.sampled_from(SITES), storage_type=st.sampled_from(StorageType)),
+    st.builds(DeleteSite, name=st.sampled_from(SITES)),
+    st.builds(
+        SetQuota,
+        site=st.sampled_from(SITES),
+        partition=st.sampled_from(["AnalysisOps", "Tape", "Physics"]),
+        quota=st.integers(min_value=-1, max_value=10**15),
+    ),
+    st.builds(UpsertDataset, name=st.sampled_from(DATASETS), last_update=st.integers(0, 2**31)),
+    st.builds(DeleteDataset, name=st.sampled_from(DATASETS)),
+    st.builds(
+        UpsertBlock,
+        dataset=st.sampled_from(DATASETS),
+        name=st.sampled_from(BLOCKS),
+        size=SIZES,
+        num_files=st.integers(0, 1000),
+    ),
+    st.builds(DeleteBlock, dataset=st.sampled_from(DATASETS), name=st.sampled_from(BLOCKS)),
+    st.builds(
+        UpsertDatasetReplica,
+        dataset=st.sampled_from(DATASETS),
+        site=st.sampled_from(SITES),
+        group=OWNERS,
+        growing=st.booleans(),
+    ),
+    st.builds(DeleteDatasetReplica, dataset=st.sampled_from(DATASETS), site=st.sampled_from(SITES)),
+    st.builds(
+        UpsertBlockReplica,
+        dataset=st.sampled_from(DATASETS),
+        block=st.sampled_from(BLOCKS),
+        site=st.sampled_from(SITES),
+        group=OWNERS,
+        size=st.one_of(st.none(), SIZES),
+        num_files=st.one_of(st.none(), st.integers(0, 1000)),
+    ),
+    st.builds(
+        DeleteBlockReplica,
+        dataset=st.sampled_from(DATASETS),
+        block=st.sampled_from(BLOCKS),
+        site=st.sampled_from(SITES),
+    ),
+)
+
+PARTITIONS = ChangeSet.of(
+    [
+        UpsertPartition(name="AnalysisOps", condition="owner == AnalysisOps and storage == DISK"),
+        UpsertPartition(name="Tape", condition="storage == MSS"),
+        UpsertPartition(name="Unsubscribed", condition="owner == None"),
+        UpsertPartition(name="Physics", subpartitions=("AnalysisOps", "Tape")),
+    ]
+)
+
+
+class InventoryMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.inventory = Inventory(partition_compiler=toy_compiler)
+        self.inventory.apply(PARTITIONS)
+        self.accepted: list[ChangeSet] = [PARTITIONS]
+        self.rejected = 0
+
+    @rule(ops=st.lists(operations, min_size=1, max_size=6))
+    def apply_a_changeset(self, ops: list[Operation]) -> None:
+        changeset = ChangeSet.of(ops)
+        before = describe(self.inventory)
+        try:
+            self.inventory.apply(changeset)
+        except InvalidChangeSetError:
+            self.rejected += 1
+            assert describe(self.inventory) == before, "a rejected ChangeSet changed the inventory"
+            return
+        self.accepted.append(changeset)
+
+    @precondition(lambda self: len(self.accepted) > 1)
+    @rule()
+    def reapply_the_last_accepted_changeset(self) -> None:
+        before = describe(self.inventory)
+        self.inventory.apply(self.accepted[-1])
+        assert describe(self.inventory) == before, "applying a ChangeSet twice changed the state"
+
+    @rule()
+    def replay_from_scratch_gives_the_same_inventory(self) -> None:
+        replayed = Inventory(partition_compiler=toy_compiler)
+        for changeset in self.accepted:
+            replayed.apply(ChangeSet.from_msgpack(changeset.to_msgpack()))
+        assert describe(replayed) == describe(self.inventory)
+
+    @invariant()
+    def every_structural_invariant_holds(self) -> None:
+        assert violations(self.inventory) == []
+
+
+InventoryMachine.TestCase.settings = settings(
+    max_examples=150,
+    stateful_step_count=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+test_inventory_invariants_hold_under_random_changesets = InventoryMachine.TestCase
