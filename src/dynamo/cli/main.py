@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from dynamo import __version__
+from dynamo.cli.db import db_app
 
 app = typer.Typer(
     name="dynamo",
@@ -27,3 +28,6 @@ def main(
     ),
 ) -> None:
     """Dynamo: dynamic data management."""
+
+
+app.add_typer(db_app, name="db")
