@@ -1,0 +1,1 @@
+"""Synthetic CMS-like inventories and benchmarks."""
