@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from dynamo import __version__
+from dynamo.cli.bench import bench_app
 from dynamo.cli.db import db_app
 
 app = typer.Typer(
@@ -31,3 +32,4 @@ def main(
 
 
 app.add_typer(db_app, name="db")
+app.add_typer(bench_app, name="bench")
