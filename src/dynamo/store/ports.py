@@ -1,0 +1,148 @@
+"""The InventoryStore port and its in-memory implementation (for tests and dry runs).
+
+Contract of every store (checked by ``tests/contract/store``):
+
+- ``commit(changeset, inventory)`` validates the ChangeSet against the inventory, makes it
+  durable together with one log entry, and only then applies it to the inventory; it returns
+  the entry's ``seq``. A rejected ChangeSet (:class:`InvalidChangeSetError`) or a failed write
+  (:class:`StoreError`) leaves both the store and the inventory untouched.
+- ``load()`` returns a new inventory equal (``describe``) to replaying every committed
+  ChangeSet in order on an empty one, and the ``seq`` of the last of them.
+- ``files_of(block)`` returns the block's files ordered by LFN (code-point order).
+- ``read_log(after_seq, limit)`` yields ``(seq, changeset)`` in increasing ``seq`` order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Protocol
+
+from dynamo.errors import StoreError
+from dynamo.model import Block, ChangeSet, File, Inventory, PartitionCompiler
+from dynamo.model.validation import validate
+from dynamo.store.plan import BlockKey, WritePlan, plan_changeset
+
+__all__ = ["InventoryStore", "MemoryInventoryStore", "ProgressCallback"]
+
+ProgressCallback = Callable[[str, int, int | None], None]
+"""``progress(stage, done, total)``: rows of ``stage`` loaded so far, and the total if known."""
+
+
+class InventoryStore(Protocol):
+    """Durable storage of the inventory: the commit protocol, the load, the log and the files."""
+
+    def commit(self, changeset: ChangeSet, inventory: Inventory) -> int:
+        """Validate, persist with one log entry, then apply to ``inventory``; returns the seq."""
+        ...
+
+    def load(
+        self,
+        partition_compiler: PartitionCompiler | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> tuple[Inventory, int]:
+        """A new inventory holding the committed state, and the seq it corresponds to."""
+        ...
+
+    def read_log(
+        self, after_seq: int = 0, limit: int | None = None
+    ) -> Iterator[tuple[int, ChangeSet]]:
+        """Committed ChangeSets with ``seq > after_seq``, in order, at most ``limit``."""
+        ...
+
+    def last_seq(self) -> int:
+        """The seq of the last committed ChangeSet (0 when none)."""
+        ...
+
+    def files_of(self, block: Block) -> Sequence[File]:
+        """The files of ``block`` ordered by LFN (the model's FileCatalog port)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; the store is unusable afterwards."""
+        ...
+
+
+class MemoryInventoryStore:
+    """An InventoryStore held in memory: the log is a list, files a dict by LFN.
+
+    ``load`` replays the log, so it doubles as the reference the SQL store is tested against.
+    """
+
+    def __init__(self) -> None:
+        self._log: list[tuple[int, bytes]] = []
+        self._files: dict[str, File] = {}
+        self._by_block: dict[BlockKey, set[str]] = {}
+
+    def commit(self, changeset: ChangeSet, inventory: Inventory) -> int:
+        validate(inventory, changeset)
+        plan = plan_changeset(changeset, inventory)
+        self._check_files(plan)
+        blob = changeset.to_msgpack()
+        self._write_files(plan)
+        seq = self._log[-1][0] + 1 if self._log else 1
+        self._log.append((seq, blob))
+        inventory.apply(changeset)
+        return seq
+
+    def _is_deleted(self, file: File, plan: WritePlan) -> bool:
+        return (
+            file.lfn in plan.delete_files
+            or file.dataset in plan.delete_datasets
+            or (file.dataset, file.block) in plan.delete_blocks
+        )
+
+    def _check_files(self, plan: WritePlan) -> None:
+        for lfn, op in plan.files.items():
+            old = self._files.get(lfn)
+            if old is None or (old.dataset, old.block) == (op.dataset, op.block):
+                continue
+            if not self._is_deleted(old, plan):
+                raise StoreError(
+                    f"file {lfn!r} is registered to another block; it cannot be registered "
+                    f"to {op.dataset}#{op.block} (delete it first)"
+                )
+
+    def _write_files(self, plan: WritePlan) -> None:
+        doomed = plan.delete_files & self._files.keys()
+        if plan.delete_blocks or plan.delete_datasets:
+            for key, lfns in self._by_block.items():
+                if key in plan.delete_blocks or key[0] in plan.delete_datasets:
+                    doomed.update(lfns)
+        for lfn in doomed:
+            file = self._files.pop(lfn)
+            self._by_block[(file.dataset, file.block)].discard(lfn)
+        for lfn, op in plan.files.items():
+            self._files[lfn] = File(
+                lfn=lfn, dataset=op.dataset, block=op.block, size=op.size, adler32=op.adler32
+            )
+            self._by_block.setdefault((op.dataset, op.block), set()).add(lfn)
+
+    def load(
+        self,
+        partition_compiler: PartitionCompiler | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> tuple[Inventory, int]:
+        inventory = Inventory(partition_compiler=partition_compiler)
+        total = len(self._log)
+        for done, (_, blob) in enumerate(self._log, start=1):
+            inventory.apply(ChangeSet.from_msgpack(blob))
+            if progress is not None:
+                progress("log", done, total)
+        return inventory, self.last_seq()
+
+    def read_log(
+        self, after_seq: int = 0, limit: int | None = None
+    ) -> Iterator[tuple[int, ChangeSet]]:
+        entries = [(seq, blob) for seq, blob in self._log if seq > after_seq]
+        for seq, blob in entries[:limit]:
+            yield seq, ChangeSet.from_msgpack(blob)
+
+    def last_seq(self) -> int:
+        return self._log[-1][0] if self._log else 0
+
+    def files_of(self, block: Block) -> Sequence[File]:
+        lfns = self._by_block.get((block.dataset.name, block.name), set())
+        return tuple(self._files[lfn] for lfn in sorted(lfns))
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,225 @@
+"""SqlInventoryStore: the InventoryStore on SQLite, PostgreSQL or MariaDB/MySQL.
+
+The commit protocol: validate the ChangeSet against the inventory; in ONE transaction write
+its net effect on the tables (:mod:`dynamo.store.plan`, :mod:`dynamo.store.writer`) and one
+``inventory_log`` row; commit; only then apply it in memory. A crash before the database commit
+leaves neither rows nor log entry; a crash after it leaves both, and the next start-up loads
+them. So the database always holds exactly the committed ChangeSets, and the memory image is
+the database at the ``seq`` it has applied.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import SQLAlchemyError
+
+from dynamo.errors import DynamoError, StoreError
+from dynamo.model import Block, ChangeSet, File, Inventory, PartitionCompiler
+from dynamo.model.validation import validate
+from dynamo.store import schema
+from dynamo.store.engine import make_engine
+from dynamo.store.filecache import DEFAULT_FILE_CACHE_BLOCKS, FileCache
+from dynamo.store.loader import load_into
+from dynamo.store.migration import check_schema, migrate
+from dynamo.store.plan import plan_changeset
+from dynamo.store.ports import ProgressCallback
+from dynamo.store.writer import write_plan
+
+__all__ = ["LOG_PAGE", "SqlInventoryStore"]
+
+LOG_PAGE = 100
+"""Log entries fetched per query by read_log (each holds a whole ChangeSet)."""
+
+
+def _driver_message(exc: SQLAlchemyError) -> str:
+    orig = getattr(exc, "orig", None)
+    return str(orig if orig is not None else exc).strip().splitlines()[0]
+
+
+class SqlInventoryStore:
+    """The inventory in a relational database (see the module docstring for the protocol).
+
+    Opening checks the schema revision: a database that is not at the head revision raises
+    :class:`SchemaVersionError` (run :func:`dynamo.store.migrate`, ``dynamo db upgrade``).
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        file_cache_blocks: int = DEFAULT_FILE_CACHE_BLOCKS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        check_schema(engine)
+        self.engine = engine
+        self.file_cache = FileCache(file_cache_blocks)
+        self._clock = clock
+        self._commit_lock = threading.Lock()
+
+    @classmethod
+    def open(
+        cls,
+        url: str | URL,
+        *,
+        upgrade: bool = False,
+        file_cache_blocks: int = DEFAULT_FILE_CACHE_BLOCKS,
+        **engine_options: Any,
+    ) -> SqlInventoryStore:
+        """Open the store at ``url`` (see :func:`make_engine`); ``upgrade`` migrates first."""
+        engine = make_engine(url, **engine_options)
+        try:
+            if upgrade:
+                migrate(engine)
+            return cls(engine, file_cache_blocks=file_cache_blocks)
+        except BaseException:
+            engine.dispose()
+            raise
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ------------------------------------------------------------------ commit
+
+    def commit(self, changeset: ChangeSet, inventory: Inventory) -> int:
+        """Validate, write rows + one log row in one transaction, then apply in memory.
+
+        Raises InvalidChangeSetError (nothing written, nothing applied) or StoreError (the
+        transaction failed and was rolled back; nothing applied). Returns the log seq.
+        """
+        with self._commit_lock:
+            validate(inventory, changeset)
+            plan = plan_changeset(changeset, inventory)
+            blob = changeset.to_msgpack()
+            try:
+                with self._writer() as conn:
+                    touched = write_plan(conn, plan)
+                    result = conn.execute(
+                        insert(schema.inventory_log).values(
+                            committed_at=int(self._clock()),
+                            num_ops=len(changeset),
+                            changeset=blob,
+                        )
+                    )
+                    key = result.inserted_primary_key
+                    if key is None:  # pragma: no cover - every backend reports the new seq
+                        raise StoreError("the database did not report the new log seq")
+                    seq = int(key[0])
+            except SQLAlchemyError as exc:
+                raise StoreError(
+                    f"commit of {len(changeset)} operations failed, nothing was written: "
+                    f"{_driver_message(exc)}"
+                ) from exc
+            self.file_cache.invalidate(touched, plan.delete_datasets)
+            try:
+                inventory.apply(changeset)
+            except DynamoError as exc:  # pragma: no cover - validated above
+                raise StoreError(
+                    f"ChangeSet {seq} is committed but the inventory rejected it; reload"
+                ) from exc
+            return seq
+
+    @contextmanager
+    def _writer(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+            with conn.begin():
+                yield conn
+
+    # ------------------------------------------------------------------ load
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[Connection]:
+        """A read transaction that sees one consistent state of every table."""
+        with self.engine.connect() as conn:
+            if conn.dialect.name != "sqlite":
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin() as transaction:
+                yield conn
+                transaction.rollback()
+
+    def load(
+        self,
+        partition_compiler: PartitionCompiler | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> tuple[Inventory, int]:
+        """Stream every table into a new inventory; returns it and the seq of the snapshot."""
+        inventory = Inventory(partition_compiler=partition_compiler)
+        try:
+            with self._snapshot() as conn:
+                seq = load_into(conn, inventory, progress)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"loading the inventory failed: {_driver_message(exc)}") from exc
+        return inventory, seq
+
+    # ------------------------------------------------------------------ log
+
+    def last_seq(self) -> int:
+        try:
+            with self.engine.connect() as conn:
+                found = conn.execute(select(func.max(schema.inventory_log.c.seq))).scalar()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"reading the log failed: {_driver_message(exc)}") from exc
+        return int(found or 0)
+
+    def read_log(
+        self, after_seq: int = 0, limit: int | None = None
+    ) -> Iterator[tuple[int, ChangeSet]]:
+        """Committed ChangeSets after ``after_seq`` in order, fetched page by page."""
+        log = schema.inventory_log
+        remaining = limit
+        while remaining is None or remaining > 0:
+            page = LOG_PAGE if remaining is None else min(LOG_PAGE, remaining)
+            query = (
+                select(log.c.seq, log.c.changeset)
+                .where(log.c.seq > after_seq)
+                .order_by(log.c.seq)
+                .limit(page)
+            )
+            try:
+                with self.engine.connect() as conn:
+                    rows = conn.execute(query).all()
+            except SQLAlchemyError as exc:
+                raise StoreError(f"reading the log failed: {_driver_message(exc)}") from exc
+            for seq, blob in rows:
+                yield int(seq), ChangeSet.from_msgpack(bytes(blob))
+            if len(rows) < page:
+                return
+            after_seq = int(rows[-1][0])
+            if remaining is not None:
+                remaining -= len(rows)
+
+    # ------------------------------------------------------------------ files
+
+    def files_of(self, block: Block) -> Sequence[File]:
+        """The block's files ordered by LFN, through the bounded cache."""
+        key = (block.dataset.name, block.name)
+        cache = self.file_cache
+        found = cache.get(key)
+        if found is not None:
+            return found
+        generation = cache.generation
+        files, blocks, datasets = schema.files, schema.blocks, schema.datasets
+        query = (
+            select(files.c.lfn, files.c.size, files.c.adler32)
+            .select_from(files.join(blocks).join(datasets))
+            .where(datasets.c.name == key[0], blocks.c.name == key[1])
+        )
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).all()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"reading the files of {block.full_name} failed") from exc
+        # Sorted here, not by ORDER BY: the databases' collations disagree with code points.
+        result = tuple(
+            File(lfn=lfn, dataset=key[0], block=key[1], size=size, adler32=adler32)
+            for lfn, size, adler32 in sorted(rows)
+        )
+        cache.put(key, result, generation)
+        return result

@@ -1,0 +1,261 @@
+"""Executes a :class:`WritePlan` inside one open transaction: deletions, then upserts.
+
+Deletions go first and rely on the schema's cascades (a dataset takes its blocks, files and
+replicas; a site its quotas and replicas; a group sets its replicas' group to NULL). Upserts
+then go parents first, resolving natural keys to ids in bulk after each level. The caller owns
+the transaction: on any error nothing written here survives.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, bindparam, delete, select, update
+
+from dynamo.errors import StoreError
+from dynamo.model import UpsertDataset
+from dynamo.store import schema
+from dynamo.store.plan import BlockKey, WritePlan
+from dynamo.store.sqlops import IN_CHUNK, block_ids, chunks, ids_by_name, upsert
+
+__all__ = ["encode_software_version", "write_plan"]
+
+
+def encode_software_version(version: tuple[int, int, int, str] | None) -> str | None:
+    """``(10, 6, 4, "patch1")`` -> ``"10.6.4.patch1"``."""
+    if version is None:
+        return None
+    return f"{version[0]}.{version[1]}.{version[2]}.{version[3]}"
+
+
+def write_plan(conn: Connection, plan: WritePlan) -> set[BlockKey]:
+    """Write ``plan``; returns the blocks whose file lists may have changed."""
+    touched = plan.touched_file_blocks()
+    touched.update(_blocks_of_files(conn, plan.delete_files))
+    _delete(conn, plan)
+    _upsert_top_level(conn, plan)
+    _upsert_datasets_and_blocks(conn, plan)
+    _upsert_children(conn, plan)
+    return touched
+
+
+def _blocks_of_files(conn: Connection, lfns: Iterable[str]) -> set[BlockKey]:
+    files, blocks, datasets = schema.files, schema.blocks, schema.datasets
+    found: set[BlockKey] = set()
+    for batch in chunks(lfns, IN_CHUNK):
+        query = (
+            select(datasets.c.name, blocks.c.name)
+            .select_from(files.join(blocks).join(datasets))
+            .where(files.c.lfn.in_(batch))
+        )
+        found.update((d, b) for d, b in conn.execute(query))
+    return found
+
+
+def _delete(conn: Connection, plan: WritePlan) -> None:
+    br, dr = schema.block_replicas, schema.dataset_replicas
+    datasets = {key[0] for key in plan.delete_block_replicas | plan.delete_blocks}
+    datasets.update(d for d, _ in plan.delete_dataset_replicas)
+    dataset_ids = ids_by_name(conn, schema.datasets, datasets)
+    site_ids = ids_by_name(
+        conn,
+        schema.sites,
+        {s for _, _, s in plan.delete_block_replicas}
+        | {s for _, s in plan.delete_dataset_replicas},
+    )
+    bids = block_ids(
+        conn,
+        {(d, b) for d, b, _ in plan.delete_block_replicas} | plan.delete_blocks,
+        dataset_ids,
+    )
+    rows = [
+        {"b": bids[(d, b)], "s": site_ids[s]}
+        for d, b, s in plan.delete_block_replicas
+        if (d, b) in bids and s in site_ids
+    ]
+    if rows:
+        stmt = delete(br).where(br.c.block_id == bindparam("b"), br.c.site_id == bindparam("s"))
+        conn.execute(stmt, rows)
+    rows = [
+        {"d": dataset_ids[d], "s": site_ids[s]}
+        for d, s in plan.delete_dataset_replicas
+        if d in dataset_ids and s in site_ids
+    ]
+    if rows:
+        blocks_of = select(schema.blocks.c.id).where(schema.blocks.c.dataset_id == bindparam("d"))
+        conn.execute(
+            delete(br).where(br.c.site_id == bindparam("s"), br.c.block_id.in_(blocks_of)), rows
+        )
+        conn.execute(
+            delete(dr).where(dr.c.dataset_id == bindparam("d"), dr.c.site_id == bindparam("s")),
+            rows,
+        )
+    for batch in chunks(plan.delete_files, IN_CHUNK):
+        conn.execute(delete(schema.files).where(schema.files.c.lfn.in_(batch)))
+    for id_batch in chunks((bids[key] for key in plan.delete_blocks if key in bids), IN_CHUNK):
+        conn.execute(delete(schema.blocks).where(schema.blocks.c.id.in_(id_batch)))
+    for table, names in (
+        (schema.datasets, plan.delete_datasets),
+        (schema.sites, plan.delete_sites),
+        (schema.groups, plan.delete_groups),
+    ):
+        for batch in chunks(names, IN_CHUNK):
+            conn.execute(delete(table).where(table.c.name.in_(batch)))
+
+
+def _upsert_top_level(conn: Connection, plan: WritePlan) -> None:
+    upsert(
+        conn,
+        schema.groups,
+        [{"name": g.name, "olevel": int(g.olevel)} for g in plan.groups.values()],
+        ["name"],
+    )
+    upsert(
+        conn,
+        schema.sites,
+        [
+            {
+                "name": s.name,
+                "host": s.host,
+                "storage_type": int(s.storage_type),
+                "backend": s.backend,
+                "status": int(s.status),
+            }
+            for s in plan.sites.values()
+        ],
+        ["name"],
+    )
+    upsert(
+        conn,
+        schema.partitions,
+        [
+            {
+                "name": p.name,
+                "condition_text": p.condition,
+                "subpartitions": json.dumps(list(p.subpartitions)) if p.subpartitions else None,
+            }
+            for p in plan.partitions.values()
+        ],
+        ["name"],
+    )
+    if plan.quotas:
+        site_ids = ids_by_name(conn, schema.sites, {s for s, _ in plan.quotas})
+        partition_ids = ids_by_name(conn, schema.partitions, {p for _, p in plan.quotas})
+        rows = [
+            {
+                "site_id": site_ids[q.site],
+                "partition_id": partition_ids[q.partition],
+                "quota": q.quota,
+            }
+            for q in plan.quotas.values()
+        ]
+        upsert(conn, schema.quotas, rows, ["site_id", "partition_id"])
+
+
+def _dataset_row(op: UpsertDataset) -> dict[str, object]:
+    return {
+        "name": op.name,
+        "status": int(op.status),
+        "data_type": int(op.data_type),
+        "software_version": encode_software_version(op.software_version),
+        "last_update": op.last_update,
+        "is_open": op.is_open,
+    }
+
+
+def _upsert_datasets_and_blocks(conn: Connection, plan: WritePlan) -> None:
+    upsert(conn, schema.datasets, [_dataset_row(op) for op in plan.datasets.values()], ["name"])
+    if not plan.blocks:
+        return
+    dataset_ids = ids_by_name(conn, schema.datasets, {d for d, _ in plan.blocks})
+    if plan.resized_blocks:
+        _freeze_complete_replicas(conn, block_ids(conn, plan.resized_blocks, dataset_ids).values())
+    rows = [
+        {
+            "dataset_id": dataset_ids[op.dataset],
+            "name": op.name,
+            "size": op.size,
+            "num_files": op.num_files,
+            "is_open": op.is_open,
+            "last_update": op.last_update,
+        }
+        for op in plan.blocks.values()
+    ]
+    upsert(conn, schema.blocks, rows, ["dataset_id", "name"])
+
+
+def _freeze_complete_replicas(conn: Connection, ids: Iterable[int]) -> None:
+    """Give NULL-sized (complete) replicas of resized blocks the block's current size."""
+    br, blocks = schema.block_replicas, schema.blocks
+    size_of = select(blocks.c.size).where(blocks.c.id == br.c.block_id).scalar_subquery()
+    files_of = select(blocks.c.num_files).where(blocks.c.id == br.c.block_id).scalar_subquery()
+    for batch in chunks(ids, IN_CHUNK):
+        conn.execute(
+            update(br)
+            .where(br.c.block_id.in_(batch), br.c.size.is_(None))
+            .values(size=size_of, num_files=files_of)
+        )
+
+
+def _upsert_children(conn: Connection, plan: WritePlan) -> None:
+    if not (plan.files or plan.dataset_replicas or plan.block_replicas):
+        return
+    datasets = {f.dataset for f in plan.files.values()}
+    datasets.update(d for d, _ in plan.dataset_replicas)
+    datasets.update(row.dataset for row in plan.block_replicas.values())
+    dataset_ids = ids_by_name(conn, schema.datasets, datasets)
+    wanted_blocks = {(f.dataset, f.block) for f in plan.files.values()}
+    wanted_blocks.update((row.dataset, row.block) for row in plan.block_replicas.values())
+    bids = block_ids(conn, wanted_blocks, dataset_ids)
+    if plan.files:
+        _upsert_files(conn, plan, bids)
+    sites = {s for _, s in plan.dataset_replicas}
+    sites.update(row.site for row in plan.block_replicas.values())
+    site_ids = ids_by_name(conn, schema.sites, sites)
+    groups = {r.group for r in plan.dataset_replicas.values() if r.group is not None}
+    groups.update(row.group for row in plan.block_replicas.values() if row.group is not None)
+    group_ids: dict[str | None, int | None] = {None: None}
+    group_ids.update(ids_by_name(conn, schema.groups, groups))
+    rows = [
+        {
+            "dataset_id": dataset_ids[r.dataset],
+            "site_id": site_ids[r.site],
+            "group_id": group_ids[r.group],
+            "growing": r.growing,
+        }
+        for r in plan.dataset_replicas.values()
+    ]
+    upsert(conn, schema.dataset_replicas, rows, ["dataset_id", "site_id"])
+    rows = [
+        {
+            "block_id": bids[(r.dataset, r.block)],
+            "site_id": site_ids[r.site],
+            "group_id": group_ids[r.group],
+            "is_custodial": r.is_custodial,
+            "size": r.size,
+            "num_files": r.num_files,
+            "last_update": r.last_update,
+        }
+        for r in plan.block_replicas.values()
+    ]
+    upsert(conn, schema.block_replicas, rows, ["block_id", "site_id"])
+
+
+def _upsert_files(conn: Connection, plan: WritePlan, bids: dict[BlockKey, int]) -> None:
+    files = schema.files
+    targets = {lfn: bids[(f.dataset, f.block)] for lfn, f in plan.files.items()}
+    for batch in chunks(targets, IN_CHUNK):
+        query = select(files.c.lfn, files.c.block_id).where(files.c.lfn.in_(batch))
+        for lfn, block_id in conn.execute(query):
+            if block_id != targets[lfn]:
+                op = plan.files[lfn]
+                raise StoreError(
+                    f"file {lfn!r} is registered to another block; it cannot be registered "
+                    f"to {op.dataset}#{op.block} (delete it first)"
+                )
+    rows = [
+        {"block_id": targets[f.lfn], "lfn": f.lfn, "size": f.size, "adler32": f.adler32}
+        for f in plan.files.values()
+    ]
+    upsert(conn, schema.files, rows, ["lfn"])
