@@ -67,7 +67,7 @@ def test_the_compiler_says_when_a_condition_reads_more_than_dataset_site_and_own
 
 def test_a_bad_partition_condition_raises_a_value_error_naming_the_problem() -> None:
     compile_text = partition_compiler(now=NOW)
-    with pytest.raises(PolicySyntaxError, match="did you mean 'blockreplica.owner'") as caught:
+    with pytest.raises(PolicySyntaxError, match=r"did you mean 'blockreplica\.owner'") as caught:
         compile_text("blockreplica.ownr == X")
     assert isinstance(caught.value, ValueError)
 
