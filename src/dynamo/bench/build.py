@@ -125,7 +125,7 @@ def build_database(
         _load_tables(engine, generator, report, observer)
         observer.step("recording the generation in inventory_log")
         with engine.begin() as conn:
-            reset_id_sequences(conn, schema.INVENTORY_TABLES + (schema.inventory_log,))
+            reset_id_sequences(conn, (*schema.INVENTORY_TABLES, schema.inventory_log))
             conn.execute(
                 insert(schema.inventory_log).values(
                     committed_at=reference_time, num_ops=0, changeset=ChangeSet().to_msgpack()

@@ -32,9 +32,11 @@ class PartitionDefinition:
 
 def _read_text(folder: str, name: str) -> str:
     return (
-        resources.files(_PACKAGE).joinpath("data").joinpath(folder).joinpath(name).read_text(
-            encoding="utf-8"
-        )
+        resources.files(_PACKAGE)
+        .joinpath("data")
+        .joinpath(folder)
+        .joinpath(name)
+        .read_text(encoding="utf-8")
     )
 
 

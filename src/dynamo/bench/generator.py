@@ -173,9 +173,7 @@ class InventoryGenerator:
         scale = self.scale
         rng = self._rng("datasets")
         namer = DatasetNamer(self._rng("names"))
-        counts = dist.block_counts(
-            rng, scale.datasets, scale.blocks, scale.largest_dataset_blocks
-        )
+        counts = dist.block_counts(rng, scale.datasets, scale.blocks, scale.largest_dataset_blocks)
         disk_sites = [s for s in self.sites if s.is_disk]
         tape_sites = [s for s in self.sites if not s.is_disk]
         disk_ids = [self.site_ids[s.name] for s in disk_sites]
@@ -225,7 +223,12 @@ class InventoryGenerator:
             subs = None
             if definition.subpartitions:
                 subs = "[" + ", ".join(f'"{s}"' for s in definition.subpartitions) + "]"
-            yield (self.partition_ids[definition.name], definition.name, definition.condition_text, subs)
+            yield (
+                self.partition_ids[definition.name],
+                definition.name,
+                definition.condition_text,
+                subs,
+            )
 
     # ------------------------------------------------------------------ datasets and blocks
 
@@ -336,7 +339,7 @@ class InventoryGenerator:
         groups, parts = self.group_ids, self.partition_ids
         disk = [s for s in self.sites if s.is_disk]
         full = max(1, round(0.2 * len(disk))) if disk else 0
-        above = set(s.name for s in rng.sample(disk, full))
+        above = {s.name for s in rng.sample(disk, full)}
         for spec in self.sites:
             site = self.site_ids[spec.name]
             if spec.storage_type is StorageType.MSS:
@@ -361,7 +364,9 @@ class InventoryGenerator:
                 yield (site, parts["RelVal"], round(relval / rng.uniform(0.5, 0.85)))
 
 
-def _distinct(rng: random.Random, ids: list[int], weights: list[float], count: int) -> tuple[int, ...]:
+def _distinct(
+    rng: random.Random, ids: list[int], weights: list[float], count: int
+) -> tuple[int, ...]:
     """``count`` distinct ids drawn with the given weights (all of them if fewer exist)."""
     if count >= len(ids):
         return tuple(ids)

@@ -65,9 +65,13 @@ def select_sites(scale: Scale, rng: random.Random) -> list[SiteSpec]:
     for centre in _T1_ORDER[: scale.t1_sites]:
         disk_capacity = int(rng.uniform(3, 12) * PB)
         sites.append(SiteSpec(t1_disk[centre], StorageType.DISK, 1, disk_capacity))
-        sites.append(SiteSpec(f"T1_{centre}_MSS", StorageType.MSS, 1, int(rng.uniform(20, 60) * PB)))
+        sites.append(
+            SiteSpec(f"T1_{centre}_MSS", StorageType.MSS, 1, int(rng.uniform(20, 60) * PB))
+        )
     if scale.with_ral_echo:
-        sites.append(SiteSpec("T1_UK_RAL_ECHO_MSS", StorageType.MSS, 1, int(rng.uniform(20, 60) * PB)))
+        sites.append(
+            SiteSpec("T1_UK_RAL_ECHO_MSS", StorageType.MSS, 1, int(rng.uniform(20, 60) * PB))
+        )
     for name in sorted(rng.sample(t2_all, scale.t2_sites)):
         capacity = min(5.0, max(0.2, rng.lognormvariate(0.0, 0.7)))
         sites.append(SiteSpec(name, StorageType.DISK, 2, int(capacity * PB)))

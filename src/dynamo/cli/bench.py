@@ -29,9 +29,7 @@ from dynamo.policy import partition_compiler
 
 __all__ = ["bench_app"]
 
-bench_app = typer.Typer(
-    help="Synthetic CMS-like inventories and benchmarks.", no_args_is_help=True
-)
+bench_app = typer.Typer(help="Synthetic CMS-like inventories and benchmarks.", no_args_is_help=True)
 
 RequiredDb = Annotated[
     str,
@@ -72,9 +70,7 @@ class _ProgressObserver:
 @bench_app.command("generate")
 def generate(
     db: RequiredDb,
-    scale: Annotated[
-        str, typer.Option("--scale", help=f"One of {', '.join(SCALES)}.")
-    ] = "xs",
+    scale: Annotated[str, typer.Option("--scale", help=f"One of {', '.join(SCALES)}.")] = "xs",
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
     force: Annotated[
         bool, typer.Option("--force", help="Drop and recreate a database that is not empty.")
@@ -127,7 +123,8 @@ def _summary(report: BuildReport) -> Table:
     table.add_row("total", f"{report.total_rows:,}", f"{report.total_seconds:.1f}", "")
     pb = 10**15
     table.caption = (
-        f"unique {report.unique_bytes / pb:,.1f} PB, disk replicas {report.disk_bytes / pb:,.1f} PB, "
+        f"unique {report.unique_bytes / pb:,.1f} PB, "
+        f"disk replicas {report.disk_bytes / pb:,.1f} PB, "
         f"tape replicas {report.tape_bytes / pb:,.1f} PB"
     )
     return table
