@@ -1,0 +1,130 @@
+"""Files read on demand through the store (with its cache), and the inventory log."""
+
+from __future__ import annotations
+
+import pytest
+from inventory_ops import BLOCK, BLOCK2, DATASET, assert_same, base_ops, lfn
+
+from conftest import SQL_BACKENDS
+from dynamo.model import (
+    Block,
+    ChangeSet,
+    DeleteFile,
+    Inventory,
+    UpsertBlock,
+    UpsertDataset,
+    UpsertFile,
+    UpsertGroup,
+)
+from dynamo.store import InventoryStore, SqlInventoryStore
+
+
+@pytest.fixture
+def loaded(store: InventoryStore, inventory: Inventory) -> Inventory:
+    store.commit(base_ops(), inventory)
+    return inventory
+
+
+def block_of(inventory: Inventory, name: str = BLOCK) -> Block:
+    block = inventory.find_block(DATASET, name)
+    assert block is not None
+    return block
+
+
+def test_files_of_lists_the_block_files_ordered_by_lfn(
+    store: InventoryStore, loaded: Inventory
+) -> None:
+    files = store.files_of(block_of(loaded))
+    assert [f.lfn for f in files] == [lfn(BLOCK, i) for i in range(3)]
+    assert {(f.dataset, f.block, f.size, f.adler32) for f in files} == {
+        (DATASET, BLOCK, 1000, "0a1b2c3d")
+    }
+
+
+def test_files_of_a_block_without_files_is_empty(store: InventoryStore, loaded: Inventory) -> None:
+    store.commit(ChangeSet.of([UpsertBlock(dataset=DATASET, name="empty")]), loaded)
+    assert list(store.files_of(block_of(loaded, "empty"))) == []
+
+
+def test_a_commit_invalidates_the_cached_files_of_the_blocks_it_touches(
+    store: InventoryStore, loaded: Inventory
+) -> None:
+    block, other = block_of(loaded), block_of(loaded, BLOCK2)
+    assert len(store.files_of(block)) == 3
+    assert len(store.files_of(other)) == 2
+    store.commit(
+        ChangeSet.of(
+            [
+                DeleteFile(lfn=lfn(BLOCK, 1)),
+                UpsertFile(lfn=lfn(BLOCK, 9), dataset=DATASET, block=BLOCK, size=5),
+                UpsertFile(lfn=lfn(BLOCK, 0), dataset=DATASET, block=BLOCK, size=7),
+            ]
+        ),
+        loaded,
+    )
+    files = store.files_of(block)
+    assert [(f.lfn, f.size) for f in files] == [
+        (lfn(BLOCK, 0), 7),
+        (lfn(BLOCK, 2), 1000),
+        (lfn(BLOCK, 9), 5),
+    ]
+    assert len(store.files_of(other)) == 2
+
+
+@pytest.mark.parametrize("backend", SQL_BACKENDS)
+def test_the_file_cache_is_bounded_and_serves_repeated_reads(
+    store: InventoryStore, loaded: Inventory
+) -> None:
+    assert isinstance(store, SqlInventoryStore)
+    store.file_cache.capacity = 1
+    first = store.files_of(block_of(loaded))
+    assert store.files_of(block_of(loaded)) is first
+    store.files_of(block_of(loaded, BLOCK2))
+    assert len(store.file_cache) == 1
+    assert store.file_cache.hits == 1
+
+
+def test_read_log_yields_every_committed_changeset_in_order(
+    store: InventoryStore, loaded: Inventory
+) -> None:
+    later = [ChangeSet.of([UpsertGroup(name=f"G{i}")]) for i in range(5)]
+    seqs = [store.commit(changeset, loaded) for changeset in later]
+    entries = list(store.read_log())
+    assert [cs for _, cs in entries] == [base_ops(), *later]
+    assert [seq for seq, _ in entries][1:] == seqs
+    assert list(store.read_log(after_seq=seqs[1])) == list(zip(seqs[2:], later[2:], strict=True))
+    assert list(store.read_log(after_seq=seqs[0], limit=2)) == list(
+        zip(seqs[1:3], later[1:3], strict=True)
+    )
+    assert list(store.read_log(after_seq=seqs[-1])) == []
+
+
+def test_read_log_pages_through_long_logs(store: InventoryStore, inventory: Inventory) -> None:
+    changesets = [ChangeSet.of([UpsertGroup(name=f"G{i}")]) for i in range(230)]
+    for changeset in changesets:
+        store.commit(changeset, inventory)
+    assert [cs for _, cs in store.read_log()] == changesets
+    assert len(list(store.read_log(limit=150))) == 150
+
+
+def test_a_changeset_with_50k_file_upserts_commits_in_one_go(
+    store: InventoryStore, inventory: Inventory
+) -> None:
+    dataset = "/Big/Dataset-v1/AOD"
+    ops: list[UpsertDataset | UpsertBlock | UpsertFile] = [UpsertDataset(name=dataset)]
+    for b in range(50):
+        block = f"block{b:03d}"
+        ops.append(UpsertBlock(dataset=dataset, name=block, size=1000 * 10, num_files=1000))
+        ops.extend(
+            UpsertFile(
+                lfn=f"/store/big/{block}/{i:05d}.root", dataset=dataset, block=block, size=10
+            )
+            for i in range(1000)
+        )
+    store.commit(ChangeSet.of(ops), inventory)
+    block = inventory.find_block(dataset, "block049")
+    assert block is not None
+    files = store.files_of(block)
+    assert len(files) == 1000
+    assert files[0].lfn == "/store/big/block049/00000.root"
+    assert_same(store, inventory)
