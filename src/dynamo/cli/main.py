@@ -7,6 +7,7 @@ import typer
 from dynamo import __version__
 from dynamo.cli.bench import bench_app
 from dynamo.cli.db import db_app
+from dynamo.cli.policy import policy_app
 
 app = typer.Typer(
     name="dynamo",
@@ -33,3 +34,4 @@ def main(
 
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
+app.add_typer(policy_app, name="policy")

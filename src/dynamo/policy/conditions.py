@@ -153,6 +153,7 @@ class _Parser:
             elements = scanner.take_list()
             values = tuple(self._value(variable, "==", text, at) for text, at in elements)
             return Predicate(variable.name, operator, values, col)
+        scanner.skip_space()
         value_col = scanner.col
         text = scanner.take_value(in_parens=in_parens)
         if not text:

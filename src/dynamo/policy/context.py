@@ -77,8 +77,14 @@ class Frame:
 
     @classmethod
     def of_replica(cls, ctx: EvaluationContext, replica: DatasetReplica) -> Frame:
-        usage = None if ctx.partition is None else replica.site.partitions.get(ctx.partition)
-        return cls(ctx, site=replica.site, replica=replica, usage=usage)
+        """The frame of a dataset replica: with a partition, only its block replicas inside."""
+        partition = ctx.partition
+        if partition is None:
+            return cls(ctx, site=replica.site, replica=replica)
+        bit = partition.bit
+        inside = [br for br in replica.block_replicas.values() if br.partition_mask & bit]
+        usage = replica.site.partitions.get(partition)
+        return cls(ctx, site=replica.site, replica=replica, block_replicas=inside, usage=usage)
 
     @classmethod
     def of_block_replica(cls, ctx: EvaluationContext, replica: BlockReplica) -> Frame:
