@@ -118,8 +118,17 @@ class InventoryMachine(RuleBasedStateMachine):
     @precondition(lambda self: len(self.accepted) > 1)
     @rule()
     def reapply_the_last_accepted_changeset(self) -> None:
+        """Applying a ChangeSet again changes nothing.
+
+        A ChangeSet that deletes the parent of something it upserted (a block, then its
+        dataset) cannot be applied again: the second time it is rejected, still harmlessly.
+        """
+        last = self.accepted[-1]
         before = describe(self.inventory)
-        self.inventory.apply(self.accepted[-1])
+        try:
+            self.inventory.apply(last)
+        except InvalidChangeSetError:
+            assert any(op.kind.startswith("delete_") for op in last.ops)
         assert describe(self.inventory) == before, "applying a ChangeSet twice changed the state"
 
     @rule()
