@@ -1,6 +1,14 @@
-"""Random sequences of ChangeSets keep every inventory invariant (hypothesis state machine)."""
+"""Random sequences of ChangeSets keep every inventory invariant (hypothesis state machine).
+
+Every accepted ChangeSet is also committed through a SQLite store, and a reload from that store
+must give an inventory equal to the one in memory.
+"""
 
 from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -29,6 +37,7 @@ from dynamo.model import (
     describe,
     violations,
 )
+from dynamo.store.sql import SqlInventoryStore
 
 from .conftest import toy_compiler
 
@@ -75,6 +84,7 @@ operations = st.one_of(
         site=st.sampled_from(SITES),
         group=OWNERS,
         size=st.one_of(st.none(), SIZES),
+        is_custodial=st.booleans(),
         num_files=st.one_of(st.none(), st.integers(0, 1000)),
     ),
     st.builds(
@@ -102,6 +112,14 @@ class InventoryMachine(RuleBasedStateMachine):
         self.inventory.apply(PARTITIONS)
         self.accepted: list[ChangeSet] = [PARTITIONS]
         self.rejected = 0
+        self.directory = Path(tempfile.mkdtemp(prefix="dynamo-machine-"))
+        self.store = SqlInventoryStore.open(f"sqlite:///{self.directory}/db.sqlite", upgrade=True)
+        self.stored = Inventory(partition_compiler=toy_compiler)
+        self.store.commit(PARTITIONS, self.stored)
+
+    def teardown(self) -> None:
+        self.store.close()
+        shutil.rmtree(self.directory, ignore_errors=True)
 
     @rule(ops=st.lists(operations, min_size=1, max_size=6))
     def apply_a_changeset(self, ops: list[Operation]) -> None:
@@ -114,6 +132,7 @@ class InventoryMachine(RuleBasedStateMachine):
             assert describe(self.inventory) == before, "a rejected ChangeSet changed the inventory"
             return
         self.accepted.append(changeset)
+        self.store.commit(changeset, self.stored)
 
     @precondition(lambda self: len(self.accepted) > 1)
     @rule()
@@ -138,13 +157,20 @@ class InventoryMachine(RuleBasedStateMachine):
             replayed.apply(ChangeSet.from_msgpack(changeset.to_msgpack()))
         assert describe(replayed) == describe(self.inventory)
 
+    @rule()
+    def a_store_round_trip_gives_an_equal_inventory(self) -> None:
+        reloaded, seq = self.store.load(partition_compiler=toy_compiler)
+        assert seq == len(self.accepted)
+        assert describe(reloaded) == describe(self.inventory)
+        assert violations(reloaded) == []
+
     @invariant()
     def every_structural_invariant_holds(self) -> None:
         assert violations(self.inventory) == []
 
 
 InventoryMachine.TestCase.settings = settings(
-    max_examples=150,
+    max_examples=60,
     stateful_step_count=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
