@@ -45,13 +45,14 @@ class Attributes:
     the variable's default (0, False or the epoch).
     """
 
-    __slots__ = ("_locks", "block", "dataset", "replica")
+    __slots__ = ("_locked_datasets", "_locks", "block", "dataset", "replica")
 
     def __init__(self) -> None:
         self.dataset: dict[str, dict[str, object]] = {}
         self.replica: dict[str, dict[tuple[str, str], object]] = {}
         self.block: dict[str, dict[tuple[str, str, str], object]] = {}
         self._locks: dict[tuple[str, str], set[int | str] | None] = {}
+        self._locked_datasets: set[str] = set()
 
     def set_dataset(self, attribute: str, dataset: str, value: object) -> None:
         self.dataset.setdefault(attribute, {})[dataset] = value
@@ -65,6 +66,7 @@ class Attributes:
     def lock(self, dataset: str, site: str, blocks: Iterable[str] | None = None) -> None:
         """Lock the replica of ``dataset`` at ``site``: the given blocks, or all (None)."""
         key = (dataset, site)
+        self._locked_datasets.add(dataset)
         if blocks is None:
             self._locks[key] = _ALL
             return
@@ -74,9 +76,16 @@ class Attributes:
             current.update(encode_block_name(name) for name in blocks)
             self._locks[key] = current
 
+    def has_locks(self, dataset: str) -> bool:
+        """Whether some replica of ``dataset`` has a lock."""
+        return dataset in self._locked_datasets
+
     def is_locked(self, replica: BlockReplica) -> bool:
         """Whether the block replica is locked (``blockreplica.is_locked``)."""
-        key = (replica.block.dataset.name, replica.site.name)
+        name = replica.block.dataset.name
+        if name not in self._locked_datasets:
+            return False
+        key = (name, replica.site.name)
         if key not in self._locks:
             return False
         blocks = self._locks[key]
@@ -110,3 +119,4 @@ class StaticProducer:
         for bname, bvalues in self.source.block.items():
             attributes.block.setdefault(bname, {}).update(bvalues)
         attributes._locks.update(self.source._locks)
+        attributes._locked_datasets.update(self.source._locked_datasets)

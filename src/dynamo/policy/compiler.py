@@ -113,6 +113,22 @@ def _compile_predicate(predicate: Predicate, now: int, *, negate: bool = False) 
         inner_test = test
         test = lambda v: not inner_test(v)  # noqa: E731
     get = variable.get
+    if variable.scope is Scope.BLOCK and predicate.operator is None:
+        return _bare_block_predicate(get, negate, None if negate else variable.hint)
+    if (
+        predicate.variable == "blockreplica.owner"
+        and predicate.operator == "=="
+        and predicate.values[0].kind is ValueKind.TEXT
+    ):
+        owner = predicate.values[0].text
+        if owner:
+
+            def owned(frame: Frame, replica: BlockReplica | None) -> bool:
+                if replica is not None:
+                    return replica.group.name == owner
+                return any(each.group.name == owner for each in frame.block_replicas)
+
+            return owned
     if variable.scope is Scope.BLOCK:
 
         def block_pred(frame: Frame, replica: BlockReplica | None) -> bool:
@@ -125,7 +141,68 @@ def _compile_predicate(predicate: Predicate, now: int, *, negate: bool = False) 
     if is_name and predicate.values[0].kind is ValueKind.TEXT:
         literal = predicate.values[0].text
         return lambda frame, _replica: frame.dataset.name == literal  # type: ignore[union-attr]
+    comparison = _inline_comparison(predicate, now, get)
+    if comparison is not None:
+        return comparison
     return lambda frame, _replica: test(get(frame))
+
+
+def _inline_comparison(predicate: Predicate, now: int, get: Callable[[Frame], Any]) -> Pred | None:
+    """``get(frame) OP literal`` without an intermediate test call, for plain scalar values."""
+    operator = predicate.operator
+    if operator not in ("==", "!=", "<", ">", "older_than", "newer_than"):
+        return None
+    value = predicate.values[0]
+    variable = REGISTRY[predicate.variable]
+    literal: Any
+    if value.kind is ValueKind.NUMBER:
+        literal = parse_number(value.text)
+    elif value.kind is ValueKind.TIME:
+        literal = resolve_time(value.text, now)
+    elif value.kind is ValueKind.ENUM and variable.enum is not None:
+        literal = variable.enum[value.text]
+    else:
+        return None
+    if operator == "==":
+        return lambda frame, _r: bool(get(frame) == literal)
+    if operator == "!=":
+        return lambda frame, _r: bool(get(frame) != literal)
+    if operator in ("<", "older_than"):
+        return lambda frame, _r: bool(get(frame) < literal)
+    return lambda frame, _r: bool(get(frame) > literal)
+
+
+def _bare_block_predicate(
+    get: Callable[[Frame, BlockReplica], Any], negate: bool, hint: Callable[[Frame], bool] | None
+) -> Pred:
+    """A block-level boolean without a value test: one call per block replica.
+
+    ``hint`` is a cheap per-frame necessary condition: when it is False, no block replica of
+    the frame can satisfy the predicate, so none is looked at.
+    """
+    if negate:
+
+        def negated(frame: Frame, replica: BlockReplica | None) -> bool:
+            if replica is not None:
+                return not get(frame, replica)
+            return not all(get(frame, each) for each in frame.block_replicas)
+
+        return negated
+
+    def asserted(frame: Frame, replica: BlockReplica | None) -> bool:
+        if replica is not None:
+            return bool(get(frame, replica))
+        return any(get(frame, each) for each in frame.block_replicas)
+
+    if hint is None:
+        return asserted
+
+    def hinted(frame: Frame, replica: BlockReplica | None) -> bool:
+        if not hint(frame):
+            return False
+        return asserted(frame, replica)
+
+    return hinted
 
 
 def compile_condition(condition: Condition, now: int) -> Pred:

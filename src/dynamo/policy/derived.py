@@ -16,6 +16,7 @@ __all__ = [
     "block_is_last_transfer_source",
     "block_num_full_disk_copy",
     "block_on_tape",
+    "dataset_has_incomplete_replica",
     "dataset_num_full_disk_copy",
     "dataset_on_tape",
     "dataset_release",
@@ -31,35 +32,50 @@ ON_TAPE_NONE, ON_TAPE_FULL, ON_TAPE_PARTIAL = 0, 1, 2
 
 _DISK, _MSS, _READY = StorageType.DISK, StorageType.MSS, SiteStatus.READY
 
-# (replica, is_full, owner group names) for every replica of a dataset
-_ReplicaFacts = tuple[tuple[DatasetReplica, bool, frozenset[str | None]], ...]
+# (replica, is_full) for every replica of a dataset
+_ReplicaFacts = tuple[tuple[DatasetReplica, bool], ...]
 
 
 def _replica_facts(ctx: EvaluationContext, dataset: Dataset) -> _ReplicaFacts:
     facts = ctx.dataset_facts(dataset)
     found = facts.get("replicas")
     if found is None:
-        found = tuple(
-            (
-                replica,
-                replica.is_full(),
-                frozenset(br.group.name for br in replica.block_replicas.values()),
-            )
-            for replica in dataset.replicas.values()
+        found = facts["replicas"] = tuple(
+            (replica, _is_full(replica)) for replica in dataset.replicas.values()
         )
-        facts["replicas"] = found
+    return found  # type: ignore[return-value]
+
+
+def _full_replica_owners(
+    ctx: EvaluationContext, dataset: Dataset
+) -> list[tuple[DatasetReplica, frozenset[str | None]]]:
+    """(replica, owner group names) of the full replicas of the dataset at ready sites."""
+    facts = ctx.dataset_facts(dataset)
+    found = facts.get("full_owners")
+    if found is None:
+        found = facts["full_owners"] = [
+            (replica, frozenset(br.group.name for br in replica.block_replicas.values()))
+            for replica, is_full in _replica_facts(ctx, dataset)
+            if is_full and replica.site.status is _READY
+        ]
     return found  # type: ignore[return-value]
 
 
 def dataset_on_tape(frame: Frame) -> int:
     """FULL if a full replica is on a tape (MSS) site, PARTIAL if only a partial one, else NONE."""
     assert frame.dataset is not None
+    facts = frame.ctx.dataset_facts(frame.dataset)
+    cached = facts.get("on_tape")
+    if cached is not None:
+        return cached  # type: ignore[return-value]
     state = ON_TAPE_NONE
-    for replica, is_full, _owners in _replica_facts(frame.ctx, frame.dataset):
+    for replica, is_full in _replica_facts(frame.ctx, frame.dataset):
         if replica.site.storage_type is _MSS:
             if is_full:
-                return ON_TAPE_FULL
+                state = ON_TAPE_FULL
+                break
             state = ON_TAPE_PARTIAL
+    facts["on_tape"] = state
     return state
 
 
@@ -68,7 +84,7 @@ def dataset_num_full_disk_copy(frame: Frame) -> int:
     assert frame.dataset is not None
     return sum(
         1
-        for replica, is_full, _owners in _replica_facts(frame.ctx, frame.dataset)
+        for replica, is_full in _replica_facts(frame.ctx, frame.dataset)
         if is_full and replica.site.storage_type is _DISK and replica.site.status is _READY
     )
 
@@ -88,8 +104,28 @@ def replica_size(frame: Frame) -> int:
     return sum(br.size for br in frame.block_replicas)
 
 
+def _is_complete(br: BlockReplica) -> bool:
+    block = br.block
+    return br.size == block.size and br.num_files == block.num_files
+
+
+def _is_full(replica: DatasetReplica) -> bool:
+    replicas = replica.block_replicas
+    if len(replicas) != len(replica.dataset.blocks):
+        return False
+    for br in replicas.values():
+        block = br.block
+        if br.size != block.size or br.num_files != block.num_files:
+            return False
+    return True
+
+
 def replica_incomplete(frame: Frame) -> bool:
-    return not all(br.is_complete() for br in frame.block_replicas)
+    for br in frame.block_replicas:
+        block = br.block
+        if br.size != block.size or br.num_files != block.num_files:
+            return True
+    return False
 
 
 def replica_last_block_created(frame: Frame) -> int:
@@ -102,19 +138,19 @@ def replica_first_block_created(frame: Frame) -> int:
 
 def _common_owner_copies(frame: Frame, *, include_self: bool, disk_only: bool) -> int:
     assert frame.dataset is not None
+    full = _full_replica_owners(frame.ctx, frame.dataset)
+    if not full:
+        return 0
     own = frozenset(br.group.name for br in frame.block_replicas)
     count = 0
-    for replica, is_full, owners in _replica_facts(frame.ctx, frame.dataset):
+    for replica, owners in full:
         site = replica.site
-        if site is frame.site:
-            if include_self and is_full and (not disk_only or site.storage_type is _DISK):
-                count += 1
-            continue
-        if not is_full or site.status is not _READY or own.isdisjoint(owners):
-            continue
         if disk_only and site.storage_type is not _DISK:
             continue
-        count += 1
+        if site is frame.site:
+            count += include_self
+        elif not own.isdisjoint(owners):
+            count += 1
     return count
 
 
@@ -128,15 +164,31 @@ def replica_num_full_other_copy_common_owner(frame: Frame) -> int:
     return _common_owner_copies(frame, include_self=False, disk_only=False)
 
 
+def dataset_has_incomplete_replica(frame: Frame) -> bool:
+    """Some block replica of the dataset, at any site, is incomplete."""
+    assert frame.dataset is not None
+    facts = frame.ctx.dataset_facts(frame.dataset)
+    found = facts.get("has_incomplete")
+    if found is None:
+        found = facts["has_incomplete"] = any(
+            br.size != br.block.size or br.num_files != br.block.num_files
+            for replica in frame.dataset.replicas.values()
+            for br in replica.block_replicas.values()
+        )
+    return bool(found)
+
+
 def block_is_last_transfer_source(frame: Frame, replica: BlockReplica) -> bool:
     """Complete, no other complete copy on a ready disk site, and an incomplete copy exists."""
-    if not replica.is_complete():
+    block = replica.block
+    size, num_files = block.size, block.num_files
+    if replica.size != size or replica.num_files != num_files:
         return False
     has_incomplete = False
-    for other in replica.block.replicas:
+    for other in block.replicas:
         if other is replica:
             continue
-        if not other.is_complete():
+        if other.size != size or other.num_files != num_files:
             has_incomplete = True
         elif other.site.storage_type is _DISK and other.site.status is _READY:
             return False

@@ -53,17 +53,32 @@ class Decision:
 
 @dataclass(frozen=True, slots=True)
 class _Line:
+    """A compiled line: its conjuncts split by what they read, cheapest first.
+
+    ``gate`` tests the ``dataset.name`` conjuncts (once per name), ``dataset_only`` the other
+    conjuncts that read only the dataset (once per dataset and pass), ``residual`` those that
+    read the replica or the site (and, on a dataset-level line, the blocks: "any block"), and
+    ``block_pred`` the block conjuncts of a block-level line (once per block replica).
+    """
+
     index: int
     line: PolicyLine
     action: Action
-    gate: Callable[[str], bool] | None  # the dataset.name conjuncts
-    exact: str | None  # an exact dataset.name == literal among them
-    dataset_pred: Pred | None  # conjuncts that read no block replica
-    block_pred: Pred | None  # conjuncts that do (block-level lines only)
+    block_level: bool
+    gate: Callable[[str], bool] | None
+    exact: str | None  # an exact dataset.name == literal among the name conjuncts
+    dataset_only: Pred | None
+    residual: Pred | None
+    block_pred: Pred | None
+    block_any: Pred | None  # block_pred on the whole frame, when that is a necessary test
 
     @property
     def decided_by_name(self) -> bool:
-        return self.dataset_pred is None and self.block_pred is None
+        return self.dataset_only is None and self.decided_by_dataset
+
+    @property
+    def decided_by_dataset(self) -> bool:
+        return not self.block_level and self.residual is None
 
 
 def _is_name_conjunct(condition: Condition) -> bool:
@@ -105,20 +120,41 @@ def _compile_line(index: int, line: PolicyLine, now: int) -> _Line:
             if len(frame_free) == 1
             else (lambda name: all(t(name) for t in frame_free))
         )
+    dataset_scopes = {Scope.DATASET, Scope.CONSTANT}
+    dataset_only = [c for c in rest if reads_scopes(c) <= dataset_scopes]
     on_blocks = [c for c in rest if Scope.BLOCK in reads_scopes(c)]
-    if line.action.is_block_level:
-        dataset_part = [c for c in rest if c not in on_blocks]
-        return _Line(
-            index,
-            line,
-            line.action,
-            gate,
-            exact,
-            _conjunction(dataset_part, now),
-            _conjunction(on_blocks, now),
-        )
-    ordered = [c for c in rest if c not in on_blocks] + on_blocks
-    return _Line(index, line, line.action, gate, exact, _conjunction(ordered, now), None)
+    others = [c for c in rest if c not in dataset_only and c not in on_blocks]
+    block_level = line.action.is_block_level
+    if not block_level:
+        others, on_blocks = others + on_blocks, []
+    return _Line(
+        index=index,
+        line=line,
+        action=line.action,
+        block_level=block_level,
+        gate=gate,
+        exact=exact,
+        dataset_only=_conjunction(dataset_only, now),
+        residual=_conjunction(others, now),
+        block_pred=_conjunction(on_blocks, now),
+        block_any=(
+            _conjunction(on_blocks, now) if all(map(_any_is_necessary, on_blocks)) else None
+        ),
+    )
+
+
+def _any_is_necessary(condition: Condition) -> bool:
+    """Whether "true for some block replica" implies the condition holds on the whole frame.
+
+    True without ``not`` over a compound or a comparison (extensions): the frame-level value of
+    ``not (owner == X)`` is "no block owned by X", which some block can contradict.
+    """
+    if isinstance(condition, Predicate):
+        return True
+    if isinstance(condition, Not):
+        operand = condition.operand
+        return isinstance(operand, Predicate) and operand.operator is None
+    return all(_any_is_necessary(c) for c in condition.operands)
 
 
 def _name_test(condition: Condition, now: int) -> Callable[[str], bool]:
@@ -148,6 +184,7 @@ class CompiledPolicy:
             elif line.gate is not None:
                 self._gated_patterns.append(line)
         self._plans: dict[str, tuple[_Line, ...]] = {}
+        self._facts_key = f"detox-plan-{id(self)}"
         self._order = [(REGISTRY[k.variable], k.decreasing) for k in policy.order or ()]
 
     # ------------------------------------------------------------------ sites
@@ -193,25 +230,48 @@ class CompiledPolicy:
         kept: list[_Line] = []
         for line in candidates:
             kept.append(line)
-            if line.decided_by_name and not line.action.is_block_level:
+            if line.decided_by_name:
                 break
         plan = self._plans[name] = tuple(kept)
         return plan
 
+    def _dataset_plan(self, frame: Frame) -> tuple[_Line, ...]:
+        """The name plan without the lines whose dataset-only conjuncts fail (cached per pass)."""
+        assert frame.dataset is not None
+        facts = frame.ctx.dataset_facts(frame.dataset)
+        plan = facts.get(self._facts_key)
+        if plan is None:
+            kept = []
+            for line in self._plan(frame.dataset.name):
+                dataset_only = line.dataset_only
+                if dataset_only is not None and not dataset_only(frame, None):
+                    continue
+                kept.append(line)
+                if line.decided_by_dataset:
+                    break
+            plan = facts[self._facts_key] = tuple(kept)
+        return plan  # type: ignore[return-value]
+
     def evaluate(self, replica: DatasetReplica, ctx: EvaluationContext) -> tuple[Decision, ...]:
-        """The decisions for ``replica``: peeled block-level subsets, then the final decision."""
+        """The decisions for ``replica``: peeled block-level subsets, then the final decision.
+
+        With ``ctx.partition`` set, only the block replicas inside the partition are considered.
+        """
         frame = Frame.of_replica(ctx, replica)
         decisions: list[Decision] = []
-        for line in self._plan(replica.dataset.name):
-            dataset_pred = line.dataset_pred
-            if not line.action.is_block_level:
-                if dataset_pred is None or dataset_pred(frame, None):
+        for line in self._dataset_plan(frame):
+            residual = line.residual
+            if not line.block_level:
+                if residual is None or residual(frame, None):
                     decisions.append(Decision(line.action, tuple(frame.block_replicas), line.line))
                     return tuple(decisions)
                 continue
             remaining = frame.block_replicas
-            if not remaining or (dataset_pred is not None and not dataset_pred(frame, None)):
+            if not remaining or (residual is not None and not residual(frame, None)):
                 continue
+            block_any = line.block_any
+            if block_any is not None and not block_any(frame, None):
+                continue  # no block replica can match: cheaper than testing each one
             block_pred = line.block_pred
             matched = (
                 remaining if block_pred is None else [b for b in remaining if block_pred(frame, b)]

@@ -70,6 +70,8 @@ class Variable:
     static: bool = False
     nullable: bool = False
     site_only: bool = False
+    hint: Callable[[Frame], bool] | None = field(default=None, repr=False)
+    """For a block-level boolean: False when no block replica of the frame can be True."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +254,7 @@ _VARIABLES += [
         BR,
         derived.block_is_last_transfer_source,
         "the only complete source of an incomplete copy",
+        hint=derived.dataset_has_incomplete_replica,
     ),
     Variable("blockreplica.last_update", TM, BR, lambda f, r: r.last_update, "last update"),
     Variable(
@@ -270,6 +273,7 @@ _VARIABLES += [
         lambda f, r: f.ctx.attributes.is_locked(r),
         "locked by a lock registry",
         attribute=attrs.LOCKED_BLOCKS,
+        hint=lambda f: f.ctx.attributes.has_locks(f.dataset.name),  # type: ignore[union-attr]
     ),
     Variable(
         "blockreplica.num_full_disk_copy",
