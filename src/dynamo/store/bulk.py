@@ -203,7 +203,13 @@ def restore_secondary_indexes(
     *,
     on_statement: Callable[[str], None] | None = None,
 ) -> None:
-    """Replay what :func:`drop_secondary_indexes` dropped (indexes, unique, then foreign keys)."""
+    """Replay what :func:`drop_secondary_indexes` dropped (indexes, unique, then foreign keys).
+
+    The index builds get ``maintenance_work_mem`` of 1 GB for this transaction only: the
+    default 64 MB makes a 60M-row unique index sort spill to disk many times over.
+    """
+    if dropped.statements:
+        connection.execute(text("SET LOCAL maintenance_work_mem = '1GB'"))
     for statement in dropped.statements:
         if on_statement is not None:
             on_statement(statement)
