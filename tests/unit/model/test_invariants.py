@@ -12,7 +12,13 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
 
 from dynamo.errors import InvalidChangeSetError
 from dynamo.model import (
@@ -105,6 +111,17 @@ PARTITIONS = ChangeSet.of(
 )
 
 
+def world(storage: list[StorageType]) -> ChangeSet:
+    """Groups, sites, datasets, blocks and dataset replicas: something for random ops to act on."""
+    ops: list[Operation] = [UpsertGroup(name=name) for name in GROUPS]
+    ops += [UpsertSite(name=n, storage_type=t) for n, t in zip(SITES, storage, strict=True)]
+    for dataset in DATASETS:
+        ops.append(UpsertDataset(name=dataset))
+        ops += [UpsertBlock(dataset=dataset, name=b, size=10**9, num_files=10) for b in BLOCKS]
+        ops += [UpsertDatasetReplica(dataset=dataset, site=site, group="DataOps") for site in SITES]
+    return ChangeSet.of(ops)
+
+
 class InventoryMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
@@ -120,6 +137,10 @@ class InventoryMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         self.store.close()
         shutil.rmtree(self.directory, ignore_errors=True)
+
+    @initialize(storage=st.lists(st.sampled_from(StorageType), min_size=3, max_size=3))
+    def populate(self, storage: list[StorageType]) -> None:
+        self.apply_a_changeset(list(world(storage).ops))
 
     @rule(ops=st.lists(operations, min_size=1, max_size=6))
     def apply_a_changeset(self, ops: list[Operation]) -> None:
@@ -170,7 +191,7 @@ class InventoryMachine(RuleBasedStateMachine):
 
 
 InventoryMachine.TestCase.settings = settings(
-    max_examples=60,
+    max_examples=120,
     stateful_step_count=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
