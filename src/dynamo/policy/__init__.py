@@ -23,8 +23,10 @@ from dynamo.policy.enforcer import (
 )
 from dynamo.policy.errors import Diagnostic, PolicyError, PolicySyntaxError, UnknownVariableError
 from dynamo.policy.evaluation import CompiledPolicy, Decision, compile_policy
+from dynamo.policy.explain import Explanation, explain
 from dynamo.policy.formatting import format_condition, format_policy
 from dynamo.policy.interpreter import interpret
+from dynamo.policy.lint import lint_policy
 from dynamo.policy.nodes import (
     Action,
     And,
@@ -58,6 +60,7 @@ __all__ = [
     "EnforcerRule",
     "EnforcerRules",
     "EvaluationContext",
+    "Explanation",
     "FileKind",
     "Frame",
     "Not",
@@ -82,9 +85,11 @@ __all__ = [
     "compile_policy",
     "compile_target_sites",
     "detect_kind",
+    "explain",
     "format_condition",
     "format_policy",
     "interpret",
+    "lint_policy",
     "load_partitions",
     "parse_condition",
     "parse_enforcer_rules",
