@@ -116,6 +116,7 @@ def base_ops() -> ChangeSet:
 def assert_same(store: InventoryStore, inventory: Inventory) -> None:
     """The store loads exactly ``inventory`` (describe-equal), at the store's last seq."""
     loaded, seq = store.load(partition_compiler=toy_compiler)
-    assert diff(loaded, inventory) == []
+    differences = diff(loaded, inventory)
+    assert not differences, differences
     assert describe(loaded) == describe(inventory)
-    assert seq == store.last_seq()
+    assert seq == store.last_seq(), (seq, store.last_seq())
