@@ -89,3 +89,28 @@ def test_explain_reports_an_unknown_dataset(inventory: Inventory) -> None:
     result = runner.invoke(app, args)
     assert result.exit_code == 2
     assert "no dataset named '/No/Such/THING'" in result.stderr
+
+
+def test_explain_reads_the_inventory_from_a_sqlite_database(tmp_path: Path) -> None:
+    from dynamo.model import ChangeSet, UpsertGroup
+    from dynamo.policy import load_partitions, partition_compiler
+    from dynamo.store import SqlInventoryStore
+
+    from .builders import PARTITIONS
+
+    url = f"sqlite:///{tmp_path / 'dynamo.sqlite'}"
+    store = SqlInventoryStore.open(url, upgrade=True)
+    inventory, _ = store.load(partition_compiler(now=NOW))
+    partitions = [op for op in load_partitions(PARTITIONS.read_text()).ops if " " not in op.name]  # type: ignore[attr-defined]
+    groups = [UpsertGroup(name=name) for name in ("AnalysisOps", "DataOps", "RelVal", "express")]
+    store.commit(ChangeSet.of([*groups, *partitions]), inventory)
+    name = "/A/Run2016-v1/AOD"
+    store.commit(
+        ChangeSet.of(Builder().site("T2_US_MIT").dataset(name).replica(name, "T2_US_MIT").ops),
+        inventory,
+    )
+    physics = POLICIES / "detox" / "Physics.txt"
+    args = ["policy", "explain", "--db", url, "--policy", str(physics), "--now", str(NOW)]
+    result = runner.invoke(app, [*args, "--site", "T2_US_MIT", "--dataset", name])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[1] == "  Dismiss 2 block(s), line 53:"
