@@ -92,8 +92,9 @@ def lint_policy(policy: DetoxPolicy) -> list[Diagnostic]:
             if all(_covers(c, conjuncts, name) for c in previous_conjuncts):
                 warn(line, f"shadowed by line {previous.number}: {previous.text}")
                 break
-        if line.condition is None and not line.action.is_block_level:
-            default = line
+        is_always = all(isinstance(c, Predicate) and c.variable == "always" for c in conjuncts)
+        if is_always and not line.action.is_block_level:
+            default = line  # a bare line, or one that reads only `always`
         if conjuncts and not line.action.is_block_level:
             if name is None:
                 unnamed.append((line, conjuncts))

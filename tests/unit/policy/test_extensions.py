@@ -101,6 +101,13 @@ def test_a_policy_with_or_lines_decides_like_two_lines() -> None:
     assert (first.action, first.block_replicas) == (second.action, second.block_replicas)
 
 
+def test_algo_static_and_order_none_are_read() -> None:
+    head = "Partition P\nOn always\nWhen always\nUntil never\nDismiss\n"
+    policy = parse_policy(head + "Order none\nAlgo Static\n")
+    assert policy.static
+    assert policy.order == ()
+
+
 def test_always_delete_is_read_as_delete_with_a_warning() -> None:
     diagnostics: list = []
     head = "Partition P\nOn always\nWhen always\nUntil never\n"

@@ -48,6 +48,11 @@ def test_lint_reports_lines_after_the_default_and_never_lines() -> None:
     ]
 
 
+def test_lint_treats_an_always_line_as_a_default() -> None:
+    body = "Protect always\nDismiss\n"
+    assert _lint(body) == [(6, "unreachable: after the default decision on line 5")]
+
+
 def test_lint_finds_nothing_in_the_physics_policy() -> None:
     assert lint_policy(parse_policy((POLICIES / "detox" / "Physics.txt").read_text())) == []
 
