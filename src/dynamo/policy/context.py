@@ -78,13 +78,23 @@ class Frame:
     @classmethod
     def of_replica(cls, ctx: EvaluationContext, replica: DatasetReplica) -> Frame:
         """The frame of a dataset replica: with a partition, only its block replicas inside."""
+        frame = cls.__new__(cls)  # the hot path: no keyword handling
+        frame.ctx = ctx
+        frame.site = replica.site
+        frame.replica = replica
+        frame.dataset = replica.dataset
+        frame.cache = {}
         partition = ctx.partition
         if partition is None:
-            return cls(ctx, site=replica.site, replica=replica)
-        bit = partition.bit
-        inside = [br for br in replica.block_replicas.values() if br.partition_mask & bit]
-        usage = replica.site.partitions.get(partition)
-        return cls(ctx, site=replica.site, replica=replica, block_replicas=inside, usage=usage)
+            frame.block_replicas = list(replica.block_replicas.values())
+            frame.usage = None
+        else:
+            bit = 1 << partition.index
+            frame.block_replicas = [
+                br for br in replica.block_replicas.values() if br.partition_mask & bit
+            ]
+            frame.usage = replica.site.partitions.get(partition)
+        return frame
 
     @classmethod
     def of_block_replica(cls, ctx: EvaluationContext, replica: BlockReplica) -> Frame:
