@@ -33,42 +33,52 @@ LINE_TIMEOUT_S = 300.0  # a guard against a hung child, not a performance assert
 
 
 class Child:
+    """The child process, its stdout read unbuffered so that no line waits in a buffer."""
+
     def __init__(self, url: str, limit: int) -> None:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(CHILD.parent), *sys.path]))
         self.proc = subprocess.Popen(
             [sys.executable, str(CHILD), url, str(limit)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            text=True,
+            bufsize=0,
             env=env,
         )
-        self.selector = selectors.DefaultSelector()
         assert self.proc.stdout is not None
-        self.selector.register(self.proc.stdout, selectors.EVENT_READ)
+        self.fd = self.proc.stdout.fileno()
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(self.fd, selectors.EVENT_READ)
+        self.pending = b""
         self.done: list[tuple[int, int]] = []
 
-    def line(self) -> list[str]:
-        assert self.proc.stdout is not None
-        if not self.selector.select(LINE_TIMEOUT_S):
-            self.kill()
-            pytest.fail("the crash child printed nothing for too long")
-        text = self.proc.stdout.readline()
-        if not text:
-            _, err = self.proc.communicate()
-            pytest.fail(f"the crash child ended early (status {self.proc.returncode}): {err}")
-        words = text.split()
-        if words[0] == "done":
+    def _record(self, text: bytes) -> list[str]:
+        words = text.decode().split()
+        if len(words) == 3 and words[0] == "done":
             self.done.append((int(words[1]), int(words[2])))
         return words
 
+    def line(self) -> list[str]:
+        while b"\n" not in self.pending:
+            if not self.selector.select(LINE_TIMEOUT_S):
+                self.kill()
+                pytest.fail("the crash child printed nothing for too long")
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                _, err = self.proc.communicate()
+                pytest.fail(f"the crash child ended early ({self.proc.returncode}): {err!r}")
+            self.pending += chunk
+        text, self.pending = self.pending.split(b"\n", 1)
+        return self._record(text)
+
     def kill(self) -> None:
+        """SIGKILL the child, then read what it printed before dying (it may be ahead)."""
         self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
+        rest, _ = self.proc.communicate()
         self.selector.close()
-        assert self.proc.stdout is not None
-        assert self.proc.stderr is not None
-        self.proc.stdout.close()
-        self.proc.stderr.close()
+        self.pending += rest or b""
+        for text in self.pending.split(b"\n"):
+            if text:
+                self._record(text)
 
 
 def run_round(url: str, rng: random.Random) -> list[tuple[int, int]]:
