@@ -145,9 +145,9 @@ def _insert_many(
             total += len(batch)
             if on_progress is not None:
                 on_progress(len(batch))
-        if not is_sqlite:
-            cursor.execute("SET foreign_key_checks = 1, unique_checks = 1")
     finally:
+        if not is_sqlite:  # the session goes back to the pool: restore the checks even on error
+            cursor.execute("SET foreign_key_checks = 1, unique_checks = 1")
         cursor.close()
     return total
 
