@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -62,3 +65,28 @@ def test_no_time_in_the_rows_is_later_than_the_reference_time(tiny_scale: Scale)
                 times.append(int(row[6]))
     assert max(times) <= reference
     assert min(times) > reference - 11 * 365 * 86_400
+
+
+_DIGEST = """
+import hashlib
+from dynamo.bench.generator import TABLE_ORDER, InventoryGenerator
+from dynamo.bench.scales import Scale
+scale = Scale(name="t", datasets=60, blocks=300, files=1500, t1_sites=2, t2_sites=5)
+generator = InventoryGenerator(scale, seed=11)
+digest = hashlib.sha256()
+for table in TABLE_ORDER:
+    for row in generator.rows(table):
+        digest.update(repr(row).encode())
+print(digest.hexdigest())
+"""
+
+
+def test_the_rows_do_not_depend_on_the_interpreter_hash_seed() -> None:
+    digests = set()
+    for hash_seed in ("1", "4242"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        done = subprocess.run(
+            [sys.executable, "-c", _DIGEST], env=env, capture_output=True, text=True, check=True
+        )
+        digests.add(done.stdout.strip())
+    assert len(digests) == 1
