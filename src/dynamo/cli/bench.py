@@ -62,6 +62,11 @@ class _ProgressObserver:
 
     def table_finished(self, table: str, rows: int, seconds: float) -> None:
         self.progress.update(self.tasks[table], total=rows, completed=rows)
+        if not self.progress.console.is_terminal:  # a log file: one line per table
+            rate = rows / seconds if seconds > 0 else 0.0
+            self.progress.console.print(
+                f"{table}: {rows:,} rows in {seconds:.1f} s ({rate:,.0f}/s)"
+            )
 
     def step(self, message: str) -> None:
         self.progress.console.print(f"[dim]{message}[/dim]")
