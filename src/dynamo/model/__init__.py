@@ -43,7 +43,7 @@ from dynamo.model.enums import DatasetStatus, DataType, GroupLevel, SiteStatus, 
 from dynamo.model.invariants import violations
 from dynamo.model.inventory import Inventory
 from dynamo.model.loading import BulkLoader
-from dynamo.model.partitioning import PartitionCompiler, PartitionTable
+from dynamo.model.partitioning import PartitionCompiler, PartitionScope, PartitionTable
 from dynamo.model.ports import FileCatalog, MemoryFileCatalog
 
 __all__ = [
@@ -72,6 +72,7 @@ __all__ = [
     "Operation",
     "Partition",
     "PartitionCompiler",
+    "PartitionScope",
     "PartitionTable",
     "SetQuota",
     "Site",

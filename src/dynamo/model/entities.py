@@ -13,7 +13,7 @@ sizes are int bytes.
 
 from __future__ import annotations
 
-import uuid
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -34,22 +34,25 @@ __all__ = [
 ]
 
 
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def encode_block_name(name: str) -> int | str:
-    """The compact resident form of a block name: a canonical UUID becomes its 128-bit int."""
-    if len(name) == 36 and name[8] == "-":
-        try:
-            as_uuid = uuid.UUID(name)
-        except ValueError:
-            return name
-        if str(as_uuid) == name:
-            return as_uuid.int
+    """The compact resident form of a block name: a canonical UUID becomes its 128-bit int.
+
+    Only the canonical spelling (lowercase, hyphenated) is converted, so decoding gives back
+    exactly the name that was encoded.
+    """
+    if len(name) == 36 and _CANONICAL_UUID.fullmatch(name):
+        return int(name.replace("-", ""), 16)
     return name
 
 
 def decode_block_name(encoded: int | str) -> str:
     """Inverse of :func:`encode_block_name`."""
     if isinstance(encoded, int):
-        return str(uuid.UUID(int=encoded))
+        h = f"{encoded:032x}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
     return encoded
 
 

@@ -41,7 +41,7 @@ from dynamo.model.entities import (
     SitePartition,
     encode_block_name,
 )
-from dynamo.model.partitioning import PartitionCompiler, PartitionTable
+from dynamo.model.partitioning import PartitionCompiler, PartitionScope, PartitionTable
 from dynamo.model.validation import validate
 
 __all__ = ["Inventory"]
@@ -98,7 +98,9 @@ class Inventory:
         for site in self.sites.values():
             yield from site.iter_block_replicas()
 
-    def compile_partition_condition(self, text: str) -> tuple[Callable[[BlockReplica], bool], bool]:
+    def compile_partition_condition(
+        self, text: str
+    ) -> tuple[Callable[[BlockReplica], bool], PartitionScope]:
         """Compile a partition condition with the configured compiler (ValueError if none)."""
         if self._compiler is None:
             raise ValueError("this inventory has no partition condition compiler")
@@ -192,14 +194,14 @@ class Inventory:
 
     def _upsert_partition(self, op: UpsertPartition) -> None:
         predicate = None
-        reads_block_replica = False
+        scope = PartitionScope.CONSTANT
         if op.condition is not None:
-            predicate, reads_block_replica = self.compile_partition_condition(op.condition)
+            predicate, scope = self.compile_partition_condition(op.condition)
         partition = self.partitions.define(
             op.name,
             condition_text=op.condition,
             predicate=predicate,
-            reads_block_replica=reads_block_replica,
+            scope=scope,
             subpartitions=tuple(self.partitions[name] for name in op.subpartitions),
         )
         for site in self.sites.values():
@@ -207,25 +209,62 @@ class Inventory:
         self.recompute_partitions()
 
     def recompute_partitions(self) -> None:
-        """Recompute every membership mask and every usage counter from scratch."""
-        self.partitions.clear_cache()
+        """Recompute every membership mask and every usage counter from scratch.
+
+        One pass per site: a mask is computed once per (dataset replica, owner) when no
+        partition reads the block replica itself, and usage is summed per mask before it is
+        spread over the partitions of that mask.
+        """
+        table = self.partitions
+        table.clear_cache()
+        per_replica = table.reads_block_replica
         for site in self.sites.values():
             for usage in site.partitions.values():
                 usage.physical_bytes = usage.projected_bytes = 0
-        for replica in self.iter_block_replicas():
-            replica.partition_mask = self.partitions.mask_of(replica)
-            self._account(replica, 1)
+            totals: dict[int, list[int]] = {}
+            for replica in site.dataset_replicas.values():
+                # Keyed by id(): the resident groups are unique, and int hashing is cheaper.
+                by_group: dict[int, int] = {}
+                for block_replica in replica.block_replicas.values():
+                    mask = by_group.get(id(block_replica.group))
+                    if mask is None:
+                        leaves = table.site_owner_mask(block_replica)
+                        leaves |= table.dataset_mask(block_replica)
+                        mask = by_group[id(block_replica.group)] = leaves
+                    mask = table.with_supers(
+                        mask | table.replica_mask(block_replica) if per_replica else mask
+                    )
+                    block_replica.partition_mask = mask
+                    if mask:
+                        total = totals.get(mask)
+                        if total is None:
+                            total = totals[mask] = [0, 0]
+                        total[0] += block_replica.size
+                        total[1] += block_replica.block.size
+            for mask, (physical, projected) in totals.items():
+                for partition in table.partitions_in(mask):
+                    usage = site.partitions[partition]
+                    usage.physical_bytes += physical
+                    usage.projected_bytes += projected
 
     def _upsert_dataset(self, op: UpsertDataset) -> None:
         dataset = self.datasets.get(op.name)
         if dataset is None:
             dataset = Dataset(name=op.name)
             self.datasets[op.name] = dataset
-        before = (dataset.status, dataset.data_type, dataset.software_version)
+        before = (
+            dataset.status,
+            dataset.data_type,
+            dataset.software_version,
+            dataset.last_update,
+            dataset.is_open,
+        )
+        after = (op.status, op.data_type, op.software_version, op.last_update, op.is_open)
         dataset.status, dataset.data_type = op.status, op.data_type
         dataset.software_version = op.software_version
         dataset.last_update, dataset.is_open = op.last_update, op.is_open
-        if before != (op.status, op.data_type, op.software_version) and dataset.replicas:
+        if before != after and dataset.replicas:
+            # Any dataset attribute may enter a partition condition: reclassify its replicas.
             self.partitions.clear_cache()
             for replica in dataset.replicas.values():
                 for block_replica in list(replica.block_replicas.values()):

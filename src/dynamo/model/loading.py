@@ -19,6 +19,7 @@ from dynamo.model.entities import (
 )
 from dynamo.model.enums import DatasetStatus, DataType, GroupLevel, SiteStatus, StorageType
 from dynamo.model.inventory import Inventory
+from dynamo.model.partitioning import PartitionScope
 
 __all__ = ["BulkLoader"]
 
@@ -54,14 +55,14 @@ class BulkLoader:
     ) -> None:
         inventory = self.inventory
         predicate = None
-        reads_block_replica = False
+        scope = PartitionScope.CONSTANT
         if condition is not None:
-            predicate, reads_block_replica = inventory.compile_partition_condition(condition)
+            predicate, scope = inventory.compile_partition_condition(condition)
         partition = inventory.partitions.define(
             name,
             condition_text=condition,
             predicate=predicate,
-            reads_block_replica=reads_block_replica,
+            scope=scope,
             subpartitions=tuple(inventory.partitions[sub] for sub in subpartitions),
         )
         for site in inventory.sites.values():

@@ -135,7 +135,9 @@ def validate(inventory: Inventory, changeset: ChangeSet) -> None:
 def _check(shadow: _Shadow, op: Operation) -> str | None:
     """The first problem of ``op`` given the shadow state, or None."""
     match op:
-        case UpsertGroup(name=name) | UpsertSite(name=name):
+        case UpsertGroup(name=name):
+            return _label_problem("name", name)
+        case UpsertSite(name=name):
             return _name_problem("name", name)
         case UpsertDataset(name=name, last_update=t):
             return (
@@ -209,7 +211,7 @@ def _check_quota(shadow: _Shadow, op: SetQuota) -> str | None:
 
 
 def _check_partition(shadow: _Shadow, op: UpsertPartition) -> str | None:
-    problem = _name_problem("name", op.name)
+    problem = _label_problem("name", op.name)
     if problem:
         return problem
     if (op.condition is None) == (not op.subpartitions):
@@ -265,6 +267,16 @@ def _refs(
 def _name_problem(field: str, value: str) -> str | None:
     if not value or value != value.strip() or any(c.isspace() for c in value):
         return f"field {field!r} has value {value!r}; names are non-empty and have no spaces"
+    return None
+
+
+def _label_problem(field: str, value: str) -> str | None:
+    """Group and partition names may hold inner spaces (CMS has "IB RelVal")."""
+    if not value or value != value.strip() or any(c.isspace() and c != " " for c in value):
+        return (
+            f"field {field!r} has value {value!r}; names are non-empty, without leading or "
+            f"trailing spaces, tabs or newlines"
+        )
     return None
 
 

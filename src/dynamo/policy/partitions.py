@@ -15,14 +15,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from dynamo.model import BlockReplica, ChangeSet, UpsertPartition
-from dynamo.model.partitioning import PartitionCompiler
+from dynamo.model.partitioning import PartitionCompiler, PartitionScope
 from dynamo.policy.compiler import compile_condition, variables_of
 from dynamo.policy.conditions import Context, parse_condition
 from dynamo.policy.context import EvaluationContext, Frame
 from dynamo.policy.errors import Diagnostic, PolicySyntaxError
 from dynamo.policy.nodes import Condition, PartitionDef
 from dynamo.policy.policyfile import significant_lines
-from dynamo.policy.variables import REGISTRY
+from dynamo.policy.variables import REGISTRY, Scope
 
 __all__ = ["load_partitions", "parse_partition_condition", "parse_partitions", "partition_compiler"]
 
@@ -145,24 +145,43 @@ def _condition_text(text: str, definition: PartitionDef) -> str:
 
 
 def partition_compiler(*, now: int = 0) -> PartitionCompiler:
-    """The compiler ``Inventory(partition_compiler=...)`` takes: text -> (predicate, per-replica).
+    """The compiler ``Inventory(partition_compiler=...)`` takes: text -> (predicate, scope).
 
-    The second element is False when the condition reads only variables that cannot change
-    without the inventory reclassifying (dataset name/status/release, site name/status/type,
-    owner), so membership may be cached per (dataset, site, group). Raises PolicySyntaxError.
+    The scope says what the condition reads, so the inventory can cache membership: only
+    variables that cannot change without the inventory reclassifying (dataset name, status and
+    release; site name, status and type; the owner) count as dataset, site or owner reads;
+    any other variable makes the condition read the block replica itself.
+    Raises PolicySyntaxError.
     """
 
-    def compile_text(text: str) -> tuple[Callable[[BlockReplica], bool], bool]:
+    def compile_text(text: str) -> tuple[Callable[[BlockReplica], bool], PartitionScope]:
         condition = parse_partition_condition(text)
         pred = compile_condition(condition, now)
-        is_static = all(REGISTRY[name].static for name in variables_of(condition))
+        scope = scope_of(condition)
         ctx = EvaluationContext(now=now)
+        is_static = not scope & PartitionScope.BLOCK_REPLICA
 
         def predicate(replica: BlockReplica) -> bool:
             if not is_static:
                 ctx.new_pass()
             return pred(Frame.of_block_replica(ctx, replica), replica)
 
-        return predicate, not is_static
+        return predicate, scope
 
     return compile_text
+
+
+def scope_of(condition: Condition) -> PartitionScope:
+    """What a partition condition reads, in the model's terms."""
+    scope = PartitionScope.CONSTANT
+    for name in variables_of(condition):
+        variable = REGISTRY[name]
+        if not variable.static:
+            scope |= PartitionScope.BLOCK_REPLICA
+        elif name == "blockreplica.owner":
+            scope |= PartitionScope.OWNER
+        elif variable.scope is Scope.SITE:
+            scope |= PartitionScope.SITE
+        else:
+            scope |= PartitionScope.DATASET
+    return scope

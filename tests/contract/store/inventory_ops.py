@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
+from doubles import toy_compiler
 from dynamo.model import (
-    BlockReplica,
     ChangeSet,
     Inventory,
     SetQuota,
@@ -29,25 +27,6 @@ BLOCK = "b8bacdd2-b6c9-11e2-809b-003048f0e7dc"
 BLOCK2 = "b8bad16a-b6c9-11e2-809b-003048f0e7dc"
 PLAIN_BLOCK = "block-with-a-plain-name"
 TB = 10**12
-
-
-def toy_compiler(text: str) -> tuple[Callable[[BlockReplica], bool], bool]:
-    """Conditions `owner == NAME` and `storage == DISK|MSS`, joined by ` and `.
-
-    Stands in for the policy language, so the store's tests do not depend on it.
-    """
-    checks: list[Callable[[BlockReplica], bool]] = []
-    for part in text.split(" and "):
-        key, _, value = (token.strip() for token in part.partition("=="))
-        if key == "owner":
-            owner = None if value == "None" else value
-            checks.append(lambda br, owner=owner: br.group.name == owner)
-        elif key == "storage":
-            kind = StorageType[value]
-            checks.append(lambda br, kind=kind: br.site.storage_type is kind)
-        else:
-            raise ValueError(f"toy compiler: unknown variable {key!r}")
-    return (lambda br: all(check(br) for check in checks)), False
 
 
 def lfn(block: str, index: int) -> str:

@@ -4,10 +4,8 @@ function of k, and is valid once changesets 0..k-1 have been applied)."""
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 
 from dynamo.model import (
-    BlockReplica,
     ChangeSet,
     DeleteBlock,
     DeleteBlockReplica,
@@ -30,18 +28,6 @@ BLOCKS = 20
 FILES_PER_BLOCK = 150
 SITES = ("T1_US_FNAL_MSS", "T2_US_MIT", "T2_CH_CERN", "T2_DE_DESY", "T3_US_Brown")
 GROUPS = ("AnalysisOps", "DataOps", "IB_RelVal")
-
-
-def owner_compiler(text: str) -> tuple[Callable[[BlockReplica], bool], bool]:
-    """`owner == NAME` or `storage == KIND`: a stand-in for the policy language."""
-    key, _, value = (token.strip() for token in text.partition("=="))
-    if key == "owner":
-        owner = None if value == "None" else value
-        return (lambda br: br.group.name == owner), False
-    if key == "storage":
-        kind = StorageType[value]
-        return (lambda br: br.site.storage_type is kind), False
-    raise ValueError(f"unknown variable {key!r}")
 
 
 def dataset_name(k: int) -> str:

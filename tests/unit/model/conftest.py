@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
+from doubles import toy_compiler
 from dynamo.model import (
-    BlockReplica,
     ChangeSet,
     Inventory,
     SetQuota,
@@ -25,25 +23,6 @@ DATASET = "/ZeroBias/Run2018D-PromptReco-v2/AOD"
 BLOCK = "b8bacdd2-b6c9-11e2-809b-003048f0e7dc"
 BLOCK2 = "b8bad16a-b6c9-11e2-809b-003048f0e7dc"
 TB = 10**12
-
-
-def toy_compiler(text: str) -> tuple[Callable[[BlockReplica], bool], bool]:
-    """Conditions `owner == NAME` and `storage == DISK|MSS`, joined by ` and `.
-
-    Stands in for the policy language in model tests, so they do not depend on it.
-    """
-    checks: list[Callable[[BlockReplica], bool]] = []
-    for part in text.split(" and "):
-        key, _, value = (token.strip() for token in part.partition("=="))
-        if key == "owner":
-            owner = None if value == "None" else value
-            checks.append(lambda br, owner=owner: br.group.name == owner)
-        elif key == "storage":
-            kind = StorageType[value]
-            checks.append(lambda br, kind=kind: br.site.storage_type is kind)
-        else:
-            raise ValueError(f"toy compiler: unknown variable {key!r}")
-    return (lambda br: all(check(br) for check in checks)), False
 
 
 def base_ops() -> ChangeSet:

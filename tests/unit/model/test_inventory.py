@@ -21,6 +21,7 @@ from dynamo.model import (
     UpsertDataset,
     UpsertDatasetReplica,
     UpsertFile,
+    UpsertGroup,
     UpsertPartition,
     UpsertSite,
     describe,
@@ -296,3 +297,23 @@ def test_objects_created_earlier_in_the_same_changeset_can_be_used() -> None:
 def test_an_inventory_without_a_compiler_rejects_conditional_partitions() -> None:
     with pytest.raises(InvalidChangeSetError, match="no partition condition compiler"):
         Inventory().apply(ChangeSet.of([UpsertPartition(name="All", condition="owner == X")]))
+
+
+def test_group_and_partition_names_may_contain_inner_spaces_as_in_cms() -> None:
+    inventory = Inventory(partition_compiler=toy_compiler)
+    inventory.apply(
+        ChangeSet.of(
+            [
+                UpsertGroup(name="IB RelVal"),
+                UpsertPartition(name="IB RelVal", condition="owner == IB RelVal"),
+            ]
+        )
+    )
+    assert "IB RelVal" in inventory.groups
+    assert "IB RelVal" in inventory.partitions
+
+
+@pytest.mark.parametrize("name", [" lead", "trail ", "tab\there", ""])
+def test_group_names_with_outer_spaces_or_control_whitespace_are_rejected(name: str) -> None:
+    with pytest.raises(InvalidChangeSetError, match="names are non-empty"):
+        Inventory().apply(ChangeSet.of([UpsertGroup(name=name)]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dynamo.model import UpsertPartition
+from dynamo.model import PartitionScope, UpsertPartition
 from dynamo.policy import PolicySyntaxError, load_partitions, partition_compiler
 
 from .builders import NOW, PARTITIONS, Builder, block_name
@@ -47,22 +47,25 @@ def test_the_partitions_file_loads_as_upserts_in_file_order() -> None:
     )
 
 
+OWNER, SITE, DATASET = PartitionScope.OWNER, PartitionScope.SITE, PartitionScope.DATASET
+
+
 @pytest.mark.parametrize(
-    ("condition", "reads_block_replica"),
+    ("condition", "scope"),
     [
-        ("blockreplica.owner == AnalysisOps and site.storage_type == DISK", False),
-        ("blockreplica.owner == express and dataset.name == /*/*Express*/*", False),
-        ("site.storage_type == MSS", False),
-        ("dataset.on_tape == FULL", True),
-        ("blockreplica.last_update older_than 30 days ago", True),
-        ("replica.incomplete", True),
+        ("blockreplica.owner == AnalysisOps and site.storage_type == DISK", OWNER | SITE),
+        ("blockreplica.owner == express and dataset.name == /*/*Express*/*", OWNER | DATASET),
+        ("site.storage_type == MSS", SITE),
+        ("dataset.on_tape == FULL", PartitionScope.BLOCK_REPLICA),
+        ("blockreplica.last_update older_than 30 days ago", PartitionScope.BLOCK_REPLICA),
+        ("replica.incomplete", PartitionScope.BLOCK_REPLICA),
     ],
 )
-def test_the_compiler_says_when_a_condition_reads_more_than_dataset_site_and_owner(
-    condition: str, reads_block_replica: bool
+def test_the_compiler_says_what_a_condition_reads_so_membership_can_be_cached(
+    condition: str, scope: PartitionScope
 ) -> None:
-    _, flag = partition_compiler(now=NOW)(condition)
-    assert flag is reads_block_replica
+    _, found = partition_compiler(now=NOW)(condition)
+    assert found == scope
 
 
 def test_a_bad_partition_condition_raises_a_value_error_naming_the_problem() -> None:
