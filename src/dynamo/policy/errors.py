@@ -31,7 +31,11 @@ class PolicySyntaxError(PolicyError):
 
     ``line`` and ``col`` are 1-based; ``expected`` lists what the parser would have accepted at
     that point. ``str()`` gives ``FILE:LINE:COL: message``, then the source line and a caret.
+    A file with several bad lines raises its first error with the others in ``more``; ``str()``
+    then renders all of them, in line order.
     """
+
+    more: tuple[PolicySyntaxError, ...] = ()
 
     code = "policy_syntax"
 
@@ -69,6 +73,18 @@ class PolicySyntaxError(PolicyError):
             return self.headline
         caret = " " * (self.col - 1) + "^"
         return f"{self.headline}\n    {self.source_line}\n    {caret}"
+
+    @classmethod
+    def of_all(cls, errors: list[PolicySyntaxError]) -> PolicySyntaxError:
+        """The first of ``errors``, carrying the rest (its message then lists them all)."""
+        first, *rest = errors
+        first.more = tuple(rest)
+        first.args = ("\n".join(error._render() for error in errors),)
+        return first
+
+    @property
+    def all_errors(self) -> tuple[PolicySyntaxError, ...]:
+        return (self, *self.more)
 
     def relocated(
         self, *, file: str, line: int, col_offset: int, source_line: str

@@ -262,9 +262,20 @@ class _PolicyBuilder:
 def parse_policy(
     text: str, *, file: str = "<string>", diagnostics: list[Diagnostic] | None = None
 ) -> DetoxPolicy:
-    """Parse a Detox policy file (PolicySyntaxError at the first error)."""
+    """Parse a Detox policy file.
+
+    Every line is parsed even after a bad one, so the PolicySyntaxError raised names every bad
+    line (the first, with the others in ``more``); checks of the whole file (a missing default,
+    ...) run only when every line parsed.
+    """
     builder = _PolicyBuilder(file, diagnostics)
     lines = significant_lines(text)
+    errors: list[PolicySyntaxError] = []
     for number, source in lines:
-        builder.statement(number, source)
+        try:
+            builder.statement(number, source)
+        except PolicySyntaxError as exc:
+            errors.append(exc)
+    if errors:
+        raise PolicySyntaxError.of_all(errors)
     return builder.build(lines[0][0] if lines else 1)

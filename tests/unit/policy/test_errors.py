@@ -168,3 +168,16 @@ def test_a_partition_condition_may_not_read_producer_attributes() -> None:
 def test_or_and_parentheses_parse_with_and_binding_tighter() -> None:
     tree = parse_condition("replica.incomplete or dataset.size > 1 and never")
     assert type(tree).__name__ == "Or"
+
+
+def test_every_bad_line_of_a_file_is_reported_not_only_the_first() -> None:
+    text, first_line, first_col = _break(
+        PHYSICS, "dataset.usage_rank > 100", "dataset.usage_rnak > 100"
+    )
+    text, second_line, second_col = _break(
+        text, "older_than 150 days ago", "older_than 150 blorps ago"
+    )
+    error = _error(text)
+    located = [(e.line, e.col) for e in error.all_errors]
+    assert located == sorted([(first_line, first_col), (second_line, second_col + 11)])
+    assert str(error).count("Physics.txt:") == 2
