@@ -7,6 +7,7 @@ import typer
 from dynamo import __version__
 from dynamo.cli.bench import bench_app
 from dynamo.cli.db import db_app
+from dynamo.cli.demo import demo
 from dynamo.cli.policy import policy_app
 
 app = typer.Typer(
@@ -32,6 +33,7 @@ def main(
     """Dynamo: dynamic data management."""
 
 
+app.command("demo")(demo)
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
 app.add_typer(policy_app, name="policy")
