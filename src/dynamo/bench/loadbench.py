@@ -21,8 +21,8 @@ from typing import Any
 from dynamo.bench.scales import SCALES
 from dynamo.model.inventory import Inventory
 from dynamo.model.partitioning import PartitionCompiler
-from dynamo.store.engine import make_engine, normalize_url
-from dynamo.store.loader import load_into
+from dynamo.store.engine import normalize_url
+from dynamo.store.sql import SqlInventoryStore
 
 __all__ = [
     "InventoryLoader",
@@ -140,12 +140,11 @@ def measure_load(
 
 
 def store_loader(url: str, partition_compiler: PartitionCompiler | None) -> Inventory:
-    """Load the inventory at ``url`` with the store's start-up loader, in one snapshot."""
-    inventory = Inventory(partition_compiler=partition_compiler)
-    engine = make_engine(url)
+    """Load the inventory at ``url`` the way the server starts: ``SqlInventoryStore.load``
+    (one snapshot transaction; SchemaVersionError unless the schema is at head)."""
+    store = SqlInventoryStore.open(url)
     try:
-        with engine.connect() as conn, conn.begin():
-            load_into(conn, inventory)
+        inventory, _seq = store.load(partition_compiler)
     finally:
-        engine.dispose()
+        store.close()
     return inventory
