@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
-from rich.text import Text
 
 from dynamo.bench.build import BuildReport, build_database
 from dynamo.bench.generator import REFERENCE_TIME
 from dynamo.bench.loadbench import LoadReport, measure_load, store_loader
+from dynamo.bench.policy import bench_policy
 from dynamo.bench.scales import SCALES, scale_named
 from dynamo.cli.output import fail, print_json
-from dynamo.errors import DynamoError
+from dynamo.cli.progress import TableProgress, row_progress
+from dynamo.errors import ConfigurationError, DynamoError
 from dynamo.policy import partition_compiler
 
 __all__ = ["bench_app"]
@@ -39,37 +32,6 @@ RequiredDb = Annotated[
         help="Database URL: a file path or sqlite:///PATH, postgresql://..., mysql://...",
     ),
 ]
-
-
-class _RateColumn(ProgressColumn):
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text("" if speed is None else f"{speed:,.0f} rows/s", style="cyan")
-
-
-class _ProgressObserver:
-    """Draws one progress bar per table (a BuildObserver)."""
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.tasks: dict[str, TaskID] = {}
-
-    def table_started(self, table: str, expected_rows: int) -> None:
-        self.tasks[table] = self.progress.add_task(table, total=max(expected_rows, 1))
-
-    def rows_written(self, table: str, count: int) -> None:
-        self.progress.advance(self.tasks[table], count)
-
-    def table_finished(self, table: str, rows: int, seconds: float) -> None:
-        self.progress.update(self.tasks[table], total=rows, completed=rows)
-        if not self.progress.console.is_terminal:  # a log file: one line per table
-            rate = rows / seconds if seconds > 0 else 0.0
-            self.progress.console.print(
-                f"{table}: {rows:,} rows in {seconds:.1f} s ({rate:,.0f}/s)"
-            )
-
-    def step(self, message: str) -> None:
-        self.progress.console.print(f"[dim]{message}[/dim]")
 
 
 @bench_app.command("generate")
@@ -91,14 +53,7 @@ def generate(
     console = Console(stderr=True)
     try:
         chosen = scale_named(scale)
-        columns = (
-            TextColumn("{task.description:<17}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            _RateColumn(),
-            TimeElapsedColumn(),
-        )
-        with Progress(*columns, console=console) as progress:
+        with row_progress(console) as progress:
             report = build_database(
                 db,
                 chosen,
@@ -106,7 +61,7 @@ def generate(
                 reference_time=reference_time,
                 force=force,
                 with_files=files,
-                observer=_ProgressObserver(progress),
+                observer=TableProgress(progress),
             )
     except DynamoError as exc:
         fail(exc)
@@ -173,3 +128,66 @@ def _load_table(report: LoadReport) -> Table:
     table.add_row("bytes per object", f"{report.bytes_per_object:,.0f}")
     table.add_row("partitions compiled", "yes" if report.partition_compiler else "no")
     return table
+
+
+DEFAULT_POLICIES = Path("tests/fixtures/policies/dynamo-policies")
+_EVALUATE_COLUMNS = {
+    "policy": "policy",
+    "dataset replicas": "dataset_replicas",
+    "block replicas": "block_replicas",
+    "wall seconds": "wall_seconds",
+    "ns/dataset replica": "ns_per_dataset_replica",
+    "ns/block replica": "ns_per_block_replica",
+}
+
+
+@bench_app.command("policy")
+def policy(
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Evaluate over this inventory (default: a synthetic one)."),
+    ] = None,
+    policies: Annotated[
+        Path,
+        typer.Option("--policies", help="A dynamo-policies checkout (detox/, partitions.txt)."),
+    ] = DEFAULT_POLICIES,
+    replicas: Annotated[
+        int, typer.Option("--replicas", help="Dataset replicas of the synthetic inventory.")
+    ] = 100_000,
+    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Parse every real policy file, then evaluate Physics.txt and the largest campaign."""
+    if not (policies / "detox" / "Physics.txt").is_file():
+        fail(
+            ConfigurationError(f"{policies} is not a dynamo-policies folder (no detox/Physics.txt)")
+        )
+    try:
+        inventory = None
+        load_seconds = 0.0
+        if db is not None:
+            started = time.perf_counter()
+            inventory = store_loader(db, partition_compiler(now=REFERENCE_TIME))
+            load_seconds = time.perf_counter() - started
+        report = bench_policy(inventory, policies, replicas=replicas)
+    except DynamoError as exc:
+        fail(exc)
+    report["load_seconds"] = round(load_seconds, 1)
+    if json:
+        print_json(report)
+        return
+    table = Table(title="policy evaluation")
+    for column in _EVALUATE_COLUMNS:
+        table.add_column(column, justify="left" if column == "policy" else "right")
+    for row in report["evaluate"]:
+        table.add_row(
+            *(
+                f"{row[key]:,}" if key != "policy" else row[key]
+                for key in _EVALUATE_COLUMNS.values()
+            )
+        )
+    Console().print(table)
+    slowest = max(report["parse"].items(), key=lambda item: item[1]["seconds"])
+    Console().print(
+        f"parsed {len(report['parse'])} files in {report['parse_total_seconds']} s; "
+        f"slowest {slowest[0]} ({slowest[1]['bytes']:,} bytes) in {slowest[1]['seconds']} s"
+    )
