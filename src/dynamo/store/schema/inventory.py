@@ -1,4 +1,4 @@
-"""The database schema of the inventory, in SQLAlchemy Core (the one place tables are declared).
+"""The inventory tables, in SQLAlchemy Core.
 
 Integer surrogate ids keep the big tables narrow (block_replicas and files carry ids, not names);
 natural keys are unique indexes. Enumerations are stored as their small int values
@@ -20,15 +20,14 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
-    MetaData,
     SmallInteger,
     String,
     Table,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.dialects import mysql
+
+from dynamo.store.schema.base import BigId, Blob, metadata
 
 __all__ = [
     "INVENTORY_TABLES",
@@ -39,24 +38,10 @@ __all__ = [
     "files",
     "groups",
     "inventory_log",
-    "metadata",
     "partitions",
     "quotas",
     "sites",
 ]
-
-NAMING = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-metadata = MetaData(naming_convention=NAMING)
-
-# BIGINT ids where row counts reach the tens of millions; SQLite needs INTEGER for rowid aliasing.
-_BigId = BigInteger().with_variant(Integer(), "sqlite")
-# A MEDIUMBLOB on MySQL: a large ChangeSet exceeds BLOB's 64 KiB.
-_Blob = LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
 
 groups = Table(
     "groups",
@@ -111,7 +96,7 @@ datasets = Table(
 blocks = Table(
     "blocks",
     metadata,
-    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("id", BigId, primary_key=True, autoincrement=True),
     Column("dataset_id", ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False),
     Column("name", String(128), nullable=False),
     Column("size", BigInteger, nullable=False),
@@ -124,7 +109,7 @@ blocks = Table(
 files = Table(
     "files",
     metadata,
-    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("id", BigId, primary_key=True, autoincrement=True),
     Column("block_id", ForeignKey("blocks.id", ondelete="CASCADE"), nullable=False),
     Column("lfn", String(512), nullable=False, unique=True),
     Column("size", BigInteger, nullable=False),
@@ -157,11 +142,11 @@ block_replicas = Table(
 inventory_log = Table(
     "inventory_log",
     metadata,
-    Column("seq", _BigId, primary_key=True, autoincrement=True),
+    Column("seq", BigId, primary_key=True, autoincrement=True),
     Column("committed_at", BigInteger, nullable=False),
     Column("num_ops", Integer, nullable=False),
     # The ChangeSet, msgpack-encoded (ChangeSet.to_msgpack).
-    Column("changeset", _Blob, nullable=False),
+    Column("changeset", Blob, nullable=False),
 )
 
 INVENTORY_TABLES = (

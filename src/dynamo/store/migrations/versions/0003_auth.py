@@ -1,0 +1,23 @@
+"""Users and their roles on targets (dynamo.store.schema.auth).
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-22
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+revision: str = "0003"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Create the tables of dynamo.store.schema.auth (none yet)."""
+
+
+def downgrade() -> None:
+    """Drop the tables of dynamo.store.schema.auth (none yet)."""

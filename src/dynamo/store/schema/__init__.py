@@ -1,0 +1,44 @@
+"""The database schema of the store, in SQLAlchemy Core: one module per area, one metadata.
+
+- :mod:`.inventory` -- the inventory tables and ``inventory_log`` (migration 0001);
+- :mod:`.registry` -- copy and deletion requests, replica locks (migration 0002);
+- :mod:`.auth` -- users and their roles (migration 0003);
+- :mod:`.applications` -- application runs of the scheduler (migration 0004).
+
+Change a module and add a migration together; a contract test checks on every backend that the
+migrations produce exactly ``metadata``.
+"""
+
+from dynamo.store.schema import applications, auth, registry
+from dynamo.store.schema.base import metadata
+from dynamo.store.schema.inventory import (
+    INVENTORY_TABLES,
+    block_replicas,
+    blocks,
+    dataset_replicas,
+    datasets,
+    files,
+    groups,
+    inventory_log,
+    partitions,
+    quotas,
+    sites,
+)
+
+__all__ = [
+    "INVENTORY_TABLES",
+    "applications",
+    "auth",
+    "block_replicas",
+    "blocks",
+    "dataset_replicas",
+    "datasets",
+    "files",
+    "groups",
+    "inventory_log",
+    "metadata",
+    "partitions",
+    "quotas",
+    "registry",
+    "sites",
+]

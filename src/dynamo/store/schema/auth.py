@@ -1,0 +1,9 @@
+"""Users and their roles on targets (migration 0003)."""
+
+from __future__ import annotations
+
+from dynamo.store.schema.base import metadata
+
+__all__: list[str] = []
+
+_ = metadata  # tables of this area are declared on the shared metadata
