@@ -35,6 +35,13 @@ class InventoryStore(Protocol):
         """Validate, persist with one log entry, then apply to ``inventory``; returns the seq."""
         ...
 
+    def write(self, changeset: ChangeSet, inventory: Inventory) -> int:
+        """Validate against ``inventory`` and persist, without applying; returns the seq.
+
+        The caller applies the ChangeSet to ``inventory`` before its next write.
+        """
+        ...
+
     def load(
         self,
         partition_compiler: PartitionCompiler | None = None,
@@ -74,6 +81,11 @@ class MemoryInventoryStore:
         self._by_block: dict[BlockKey, set[str]] = {}
 
     def commit(self, changeset: ChangeSet, inventory: Inventory) -> int:
+        seq = self.write(changeset, inventory)
+        inventory.apply(changeset)
+        return seq
+
+    def write(self, changeset: ChangeSet, inventory: Inventory) -> int:
         validate(inventory, changeset)
         plan = plan_changeset(changeset, inventory)
         self._check_files(plan)
@@ -81,7 +93,6 @@ class MemoryInventoryStore:
         self._write_files(plan)
         seq = self._log[-1][0] + 1 if self._log else 1
         self._log.append((seq, blob))
-        inventory.apply(changeset)
         return seq
 
     def _is_deleted(self, file: File, plan: WritePlan) -> bool:

@@ -61,7 +61,7 @@ class SqlInventoryStore:
         self.engine = engine
         self.file_cache = FileCache(file_cache_blocks)
         self._clock = clock
-        self._commit_lock = threading.Lock()
+        self._commit_lock = threading.RLock()
 
     @classmethod
     def open(
@@ -94,6 +94,23 @@ class SqlInventoryStore:
         transaction failed and was rolled back; nothing applied). Returns the log seq.
         """
         with self._commit_lock:
+            seq = self.write(changeset, inventory)
+            try:
+                inventory.apply(changeset)
+            except DynamoError as exc:  # pragma: no cover - validated by write()
+                raise StoreError(
+                    f"ChangeSet {seq} is committed but the inventory rejected it; reload"
+                ) from exc
+            return seq
+
+    def write(self, changeset: ChangeSet, inventory: Inventory) -> int:
+        """Validate against ``inventory`` and write rows + one log row in one transaction.
+
+        The inventory is only read. The caller applies the ChangeSet to it before the next
+        write (the plan of a write depends on the state it was validated against); the server
+        does so on its event loop, where reads run, so no read sees a half-applied ChangeSet.
+        """
+        with self._commit_lock:
             validate(inventory, changeset)
             plan = plan_changeset(changeset, inventory)
             blob = changeset.to_msgpack()
@@ -117,12 +134,6 @@ class SqlInventoryStore:
                     f"{_driver_message(exc)}"
                 ) from exc
             self.file_cache.invalidate(touched, plan.delete_datasets)
-            try:
-                inventory.apply(changeset)
-            except DynamoError as exc:  # pragma: no cover - validated above
-                raise StoreError(
-                    f"ChangeSet {seq} is committed but the inventory rejected it; reload"
-                ) from exc
             return seq
 
     @contextmanager

@@ -324,3 +324,17 @@ def test_load_reports_progress_per_stage(store: InventoryStore, loaded: Inventor
     assert all(done >= 0 and (total is None or done <= total) for _, done, total in calls)
     if "block_replicas" in stages:
         assert (("block_replicas", 4, 4)) in calls
+
+
+def test_write_persists_without_applying_and_apply_completes_it(
+    store: InventoryStore, inventory: Inventory
+) -> None:
+    before = describe(inventory)
+    changeset = ChangeSet.of([UpsertSite(name="T2_XX_Written")])
+    seq = store.write(changeset, inventory)
+    assert describe(inventory) == before
+    assert seq == store.last_seq()
+    inventory.apply(changeset)
+    reloaded, reloaded_seq = store.load(partition_compiler=toy_compiler)
+    assert reloaded_seq == seq
+    assert describe(reloaded) == describe(inventory)
