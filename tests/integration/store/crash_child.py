@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import sys
 
-from crash_series import changeset, owner_compiler
+from crash_series import changeset
 
+from doubles import toy_compiler as owner_compiler
 from dynamo.store import SqlInventoryStore
 
 

@@ -21,8 +21,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from crash_series import changeset, owner_compiler
+from crash_series import changeset
 
+from doubles import toy_compiler as owner_compiler
 from dynamo.model import Inventory, describe, diff
 from dynamo.store import MemoryInventoryStore, SqlInventoryStore, migrate
 
