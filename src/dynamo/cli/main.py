@@ -9,6 +9,7 @@ from dynamo.cli.bench import bench_app
 from dynamo.cli.db import db_app
 from dynamo.cli.demo import demo
 from dynamo.cli.policy import policy_app
+from dynamo.cli.server import serve
 
 app = typer.Typer(
     name="dynamo",
@@ -34,6 +35,7 @@ def main(
 
 
 app.command("demo")(demo)
+app.command("server")(serve)
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
 app.add_typer(policy_app, name="policy")

@@ -1,0 +1,15 @@
+"""FastAPI dependencies shared by the routes."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from dynamo.server.service import InventoryService
+
+__all__ = ["service_of"]
+
+
+def service_of(request: Request) -> InventoryService:
+    """The inventory service of the application handling ``request``."""
+    found: InventoryService = request.app.state.service
+    return found

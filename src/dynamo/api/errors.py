@@ -1,0 +1,86 @@
+"""Every error leaves the API as JSON: ``{"error": {"code", "message", "details"}}``.
+
+Dynamo errors map to a status by their stable ``code``; validation errors of the request are
+400 with the offending fields in ``details``; unknown routes 404; anything unexpected is a 500
+whose message does not leak internals (the traceback goes to the log).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Final
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from dynamo.errors import DynamoError
+
+__all__ = ["STATUS_BY_CODE", "error_response", "install_error_handlers"]
+
+log = logging.getLogger(__name__)
+
+STATUS_BY_CODE: Final[dict[str, int]] = {
+    "invalid_changeset": 400,
+    "changeset_format": 400,
+    "configuration": 400,
+    "bad_request": 400,
+    "policy": 400,
+    "policy_syntax": 400,
+    "policy_unknown_variable": 400,
+    "unauthenticated": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "conflict": 409,
+    "partial_commit": 500,
+    "store": 503,
+    "schema_version": 503,
+}
+
+
+def error_response(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    headers = {"WWW-Authenticate": "x509"} if status == 401 else None
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+async def _dynamo_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DynamoError)
+    status = STATUS_BY_CODE.get(exc.code, 400)
+    if status >= 500:
+        log.error("%s %s failed: %s", request.method, request.url.path, exc)
+    return error_response(status, exc.code, str(exc), getattr(exc, "details", None))
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = [
+        {"where": ".".join(str(part) for part in error["loc"]), "message": error["msg"]}
+        for error in exc.errors()
+    ]
+    first = details[0] if details else {"where": "request", "message": "invalid"}
+    return error_response(
+        400, "bad_request", f"{first['where']}: {first['message']}", details=details
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return error_response(exc.status_code, code, str(exc.detail))
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("%s %s: unexpected error", request.method, request.url.path)
+    return error_response(500, "internal", "internal error; the server log has the details")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DynamoError, _dynamo_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,85 @@
+"""`dynamo server`: load the inventory and serve the REST API from one event loop."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from dynamo.api.app import create_app
+from dynamo.cli.output import fail
+from dynamo.errors import DynamoError
+from dynamo.policy import partition_compiler
+from dynamo.server.config import ServerConfig, load_config
+from dynamo.server.service import InventoryService
+from dynamo.store import SqlInventoryStore
+
+__all__ = ["serve"]
+
+log = logging.getLogger("dynamo.server")
+
+
+def serve(
+    config: Annotated[
+        Path | None, typer.Option("--config", help="A TOML configuration file.")
+    ] = None,
+    db: Annotated[
+        str | None, typer.Option("--db", envvar="DYNAMO_DB", help="Database URL.")
+    ] = None,
+    host: Annotated[str | None, typer.Option("--host", help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port to listen on.")] = None,
+    tls_cert: Annotated[
+        str | None, typer.Option("--tls-cert", help="Host certificate (PEM).")
+    ] = None,
+    tls_key: Annotated[str | None, typer.Option("--tls-key", help="Host key (PEM).")] = None,
+    ca_dir: Annotated[
+        str | None, typer.Option("--ca-dir", help="Directory of CA certificates.")
+    ] = None,
+    trusted_dn_header: Annotated[
+        str | None,
+        typer.Option("--trusted-dn-header", help="Client DN header of a trusted front end."),
+    ] = None,
+    allow_http: Annotated[
+        bool | None, typer.Option("--allow-http", help="Serve plain HTTP (loopback only).")
+    ] = None,
+) -> None:
+    """Load the inventory, then serve the REST API (TLS with client certificates)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        settings = (
+            load_config(config)
+            .with_overrides(
+                db=db,
+                host=host,
+                port=port,
+                tls_cert=tls_cert,
+                tls_key=tls_key,
+                ca_dir=ca_dir,
+                trusted_dn_header=trusted_dn_header,
+                allow_http=allow_http,
+            )
+            .check()
+        )
+        store = SqlInventoryStore.open(settings.db)
+        service = InventoryService.load(store, partition_compiler=partition_compiler())
+    except DynamoError as exc:
+        fail(exc)
+    _run(create_app(service), settings)
+
+
+def _run(app: object, settings: ServerConfig) -> None:
+    scheme = "https" if settings.uses_tls else "http"
+    log.info("serving on %s://%s:%d/api/v1", scheme, settings.host, settings.port)
+    if not settings.uses_tls:
+        log.warning("plain HTTP on %s: no client identities, reads only", settings.host)
+    uvicorn.run(
+        app,  # type: ignore[arg-type]
+        host=settings.host,
+        port=settings.port,
+        ssl_certfile=settings.tls_cert,
+        ssl_keyfile=settings.tls_key,
+        log_level="info",
+    )

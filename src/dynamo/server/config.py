@@ -1,0 +1,91 @@
+"""Server configuration: a TOML file, overridden by command-line flags.
+
+```toml
+[server]
+db = "var/dynamo.sqlite"       # database URL
+host = "127.0.0.1"
+port = 8443
+tls_cert = "/etc/grid-security/hostcert.pem"
+tls_key = "/etc/grid-security/hostkey.pem"
+ca_dir = "/etc/grid-security/certificates"   # a directory of CA certificates
+trusted_dn_header = ""         # e.g. "X-SSL-Client-S-DN" behind a trusted front end
+allow_http = false             # plain HTTP, only on a loopback address
+```
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from dynamo.errors import ConfigurationError
+
+__all__ = ["ServerConfig", "load_config"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerConfig:
+    db: str = "var/dynamo.sqlite"
+    host: str = "127.0.0.1"
+    port: int = 8443
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    ca_dir: str | None = None
+    trusted_dn_header: str | None = None
+    allow_http: bool = False
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.tls_cert is not None
+
+    def with_overrides(self, **values: Any) -> ServerConfig:
+        """A copy with the given values, ignoring those that are None (flags not given)."""
+        return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+    def check(self) -> ServerConfig:
+        """Raise ConfigurationError for an unsafe or incomplete configuration."""
+        if self.uses_tls:
+            if not self.tls_key:
+                raise ConfigurationError("tls_cert is set but tls_key is not")
+            return self
+        if not self.allow_http:
+            raise ConfigurationError(
+                "no TLS certificate configured (--tls-cert/--tls-key); plain HTTP needs "
+                "--allow-http and a loopback --host"
+            )
+        if not _is_loopback(self.host):
+            raise ConfigurationError(
+                f"plain HTTP is only served on a loopback address, not on {self.host!r}"
+            )
+        return self
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def load_config(path: Path | None) -> ServerConfig:
+    """The configuration in ``path`` (its ``[server]`` table), or the defaults."""
+    if path is None:
+        return ServerConfig()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigurationError(f"{path}: {exc}") from exc
+    section = data.get("server", {})
+    known = {f.name for f in fields(ServerConfig)}
+    unknown = sorted(set(section) - known)
+    if unknown:
+        raise ConfigurationError(f"{path}: unknown keys in [server]: {', '.join(unknown)}")
+    try:
+        return ServerConfig(**section)
+    except TypeError as exc:
+        raise ConfigurationError(f"{path}: {exc}") from exc

@@ -1,0 +1,140 @@
+"""The inventory service: the server's one inventory image and its one write path.
+
+Concurrency contract (the server runs one asyncio event loop):
+
+- **Reads** run on the event loop thread (every route that reads the inventory is ``async``),
+  so they never interleave with an in-memory apply.
+- **Writes** are serialised by one lock. The database transaction of a write runs in a worker
+  thread (it only *reads* the inventory, to validate and plan); the ChangeSet is then applied
+  in memory back on the event loop thread, as one synchronous step. A read therefore sees the
+  image either before or after a ChangeSet, never half of it.
+- A write that fails (invalid ChangeSet, database error) changes neither the DB nor the image.
+
+A large batch of operations is committed as bounded ChangeSets (:meth:`commit_chunked`), each
+atomic on its own; callers that need all-or-nothing keep under the bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from dynamo.errors import DynamoError, StoreError
+from dynamo.model import ChangeSet, Inventory, Operation
+from dynamo.model.partitioning import PartitionCompiler
+from dynamo.model.validation import validate
+from dynamo.store import InventoryStore, ProgressCallback
+
+__all__ = ["DEFAULT_CHUNK_OPS", "CommitResult", "InventoryService", "PartialCommitError"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CHUNK_OPS = 50_000
+"""Operations per ChangeSet when a large batch is split (bounded DB transactions and log rows)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CommitResult:
+    """What a write did: the log sequence numbers of its ChangeSets and the operation count."""
+
+    seqs: tuple[int, ...]
+    num_ops: int
+
+    @property
+    def last_seq(self) -> int:
+        return self.seqs[-1] if self.seqs else 0
+
+
+class InventoryService:
+    """Holds the inventory loaded from a store and applies every change through it."""
+
+    def __init__(
+        self,
+        store: InventoryStore,
+        inventory: Inventory,
+        seq: int,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self._inventory = inventory
+        self._seq = seq
+        self._clock = clock
+        self._write_lock = asyncio.Lock()
+        self.loaded_at = clock()
+
+    @classmethod
+    def load(
+        cls,
+        store: InventoryStore,
+        *,
+        partition_compiler: PartitionCompiler | None = None,
+        progress: ProgressCallback | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> InventoryService:
+        """Load the whole inventory from ``store`` and log what was loaded and how long it took."""
+        started = time.perf_counter()
+        inventory, seq = store.load(partition_compiler=partition_compiler, progress=progress)
+        seconds = time.perf_counter() - started
+        counts = ", ".join(f"{n:,} {kind}" for kind, n in inventory.counts().items())
+        log.info("loaded the inventory at log seq %d in %.1f s: %s", seq, seconds, counts)
+        return cls(store, inventory, seq, clock=clock)
+
+    @property
+    def inventory(self) -> Inventory:
+        """The live image. Read it on the event loop thread only, and never mutate it."""
+        return self._inventory
+
+    @property
+    def seq(self) -> int:
+        """The log sequence number of the last ChangeSet applied to the image."""
+        return self._seq
+
+    async def commit(self, changeset: ChangeSet) -> int:
+        """Persist ``changeset`` and apply it to the image; returns its log seq.
+
+        Raises InvalidChangeSetError or StoreError, in which case nothing changed.
+        """
+        async with self._write_lock:
+            return await self._write_and_apply(changeset)
+
+    async def commit_chunked(
+        self, ops: Sequence[Operation], *, chunk_ops: int = DEFAULT_CHUNK_OPS
+    ) -> CommitResult:
+        """Commit ``ops`` as ChangeSets of at most ``chunk_ops`` operations, in order.
+
+        The whole batch is validated first (InvalidChangeSetError: nothing is written), and no
+        other write interleaves. Only a database failure can then stop the batch part way: the
+        PartialCommitError raised says which operations were committed.
+        """
+        async with self._write_lock:
+            await asyncio.to_thread(validate, self._inventory, ChangeSet(tuple(ops)))
+            seqs: list[int] = []
+            for start in range(0, len(ops), chunk_ops):
+                chunk = ChangeSet(tuple(ops[start : start + chunk_ops]))
+                try:
+                    seqs.append(await self._write_and_apply(chunk))
+                except DynamoError as exc:
+                    if not seqs:
+                        raise
+                    raise PartialCommitError(
+                        f"operations 0-{start - 1} of {len(ops)} were committed "
+                        f"(log seqs {seqs[0]}-{seqs[-1]}); the rest failed: {exc}"
+                    ) from exc
+            return CommitResult(tuple(seqs), len(ops))
+
+    async def _write_and_apply(self, changeset: ChangeSet) -> int:
+        seq = await asyncio.to_thread(self.store.write, changeset, self._inventory)
+        self._inventory.apply(changeset)  # on the loop thread: reads see all or nothing
+        self._seq = seq
+        log.info("committed ChangeSet %d (%d operations)", seq, len(changeset))
+        return seq
+
+
+class PartialCommitError(StoreError):
+    """A chunked write stopped part way; the message says what was committed."""
+
+    code = "partial_commit"
