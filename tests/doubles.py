@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from starlette.requests import Request
+
+from dynamo.api.security import ANONYMOUS, Principal, Role, Target
 from dynamo.model import BlockReplica, PartitionScope, StorageType
 
-__all__ = ["toy_compiler"]
+__all__ = ["HeaderTestAuthenticator", "toy_compiler"]
 
 
 def toy_compiler(text: str) -> tuple[Callable[[BlockReplica], bool], PartitionScope]:
@@ -32,3 +35,21 @@ def toy_compiler(text: str) -> tuple[Callable[[BlockReplica], bool], PartitionSc
         else:
             raise ValueError(f"toy compiler: unknown variable {key!r}")
     return (lambda br: all(check(br) for check in checks)), scope
+
+
+class HeaderTestAuthenticator:
+    """A test double of the x509 authenticator: identity and grants from test-only headers.
+
+    ``X-Test-DN: /CN=someone`` and ``X-Test-Grants: operator:inventory,user:registry``. Never
+    used outside tests (the server wires the real authenticators).
+    """
+
+    async def principal(self, request: Request) -> Principal:
+        dn = request.headers.get("x-test-dn")
+        if dn is None:
+            return ANONYMOUS
+        grants = set()
+        for grant in filter(None, request.headers.get("x-test-grants", "").split(",")):
+            role, _, target = grant.partition(":")
+            grants.add((Role(role), Target(target)))
+        return Principal(dn=dn, user=dn.rsplit("=", 1)[-1], grants=frozenset(grants))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from dynamo.errors import DynamoError, StoreError
@@ -111,20 +111,40 @@ class InventoryService:
         PartialCommitError raised says which operations were committed.
         """
         async with self._write_lock:
-            await asyncio.to_thread(validate, self._inventory, ChangeSet(tuple(ops)))
-            seqs: list[int] = []
-            for start in range(0, len(ops), chunk_ops):
-                chunk = ChangeSet(tuple(ops[start : start + chunk_ops]))
-                try:
-                    seqs.append(await self._write_and_apply(chunk))
-                except DynamoError as exc:
-                    if not seqs:
-                        raise
-                    raise PartialCommitError(
-                        f"operations 0-{start - 1} of {len(ops)} were committed "
-                        f"(log seqs {seqs[0]}-{seqs[-1]}); the rest failed: {exc}"
-                    ) from exc
-            return CommitResult(tuple(seqs), len(ops))
+            return await self._commit_chunked(ops, chunk_ops)
+
+    async def commit_plan(
+        self,
+        plan: Callable[[Inventory], Awaitable[Sequence[Operation]]],
+        *,
+        chunk_ops: int = DEFAULT_CHUNK_OPS,
+    ) -> CommitResult:
+        """Compute operations from the current image and commit them, with no write between.
+
+        ``plan`` runs on the event loop under the write lock (it may await I/O, e.g. reading
+        files from the store); its operations are committed as in :meth:`commit_chunked`.
+        """
+        async with self._write_lock:
+            ops = await plan(self._inventory)
+            return await self._commit_chunked(ops, chunk_ops)
+
+    async def _commit_chunked(self, ops: Sequence[Operation], chunk_ops: int) -> CommitResult:
+        if not ops:
+            return CommitResult((), 0)
+        await asyncio.to_thread(validate, self._inventory, ChangeSet(tuple(ops)))
+        seqs: list[int] = []
+        for start in range(0, len(ops), chunk_ops):
+            chunk = ChangeSet(tuple(ops[start : start + chunk_ops]))
+            try:
+                seqs.append(await self._write_and_apply(chunk))
+            except DynamoError as exc:
+                if not seqs:
+                    raise
+                raise PartialCommitError(
+                    f"operations 0-{start - 1} of {len(ops)} were committed "
+                    f"(log seqs {seqs[0]}-{seqs[-1]}); the rest failed: {exc}"
+                ) from exc
+        return CommitResult(tuple(seqs), len(ops))
 
     async def _write_and_apply(self, changeset: ChangeSet) -> int:
         seq = await asyncio.to_thread(self.store.write, changeset, self._inventory)

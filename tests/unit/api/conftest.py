@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from doubles import toy_compiler
+from doubles import HeaderTestAuthenticator, toy_compiler
 from dynamo.api.app import create_app
-from dynamo.api.security import AnonymousAuthenticator, Authenticator
+from dynamo.api.security import Authenticator
 from dynamo.server.service import InventoryService
 from dynamo.store import SqlInventoryStore
 
@@ -27,7 +27,11 @@ def service(tmp_path: Path) -> InventoryService:
 
 @pytest.fixture
 def authenticator() -> Authenticator:
-    return AnonymousAuthenticator()
+    return HeaderTestAuthenticator()
+
+
+OPERATOR = {"x-test-dn": "/DC=ch/DC=cern/CN=Operator", "x-test-grants": "operator:inventory"}
+READER = {"x-test-dn": "/DC=ch/DC=cern/CN=Reader", "x-test-grants": "user:registry"}
 
 
 @pytest.fixture
