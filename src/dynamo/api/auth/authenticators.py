@@ -1,0 +1,91 @@
+"""Authenticators: the caller's DN from the TLS connection, or from a trusted front end's header.
+
+Both map the DN through a :class:`~dynamo.api.auth.directory.UserDirectory` to a Principal. An
+unknown DN is authenticated without grants (403 on protected routes); no DN is ANONYMOUS (401 on
+protected routes, public reads allowed).
+
+- :class:`X509Authenticator` reads the verified client certificate chain that
+  :class:`~dynamo.api.auth.tls.TlsH11Protocol` puts into ``scope["extensions"]["tls"]`` (the ASGI
+  TLS extension); for a proxy the identity is its owner's DN (:func:`~dynamo.api.auth.dn.owner_dn`).
+- :class:`TrustedHeaderAuthenticator` believes a header set by a front end that terminates TLS.
+  Use it only when clients cannot reach the server except through that front end, and the
+  front end removes the header from every incoming request before setting it: whoever can
+  send the header can claim any DN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.requests import Request
+
+from dynamo.api.auth.directory import UserDirectory
+from dynamo.api.auth.dn import normalize_dn, owner_dn_of_pem_chain, strip_proxy_components
+from dynamo.api.security import ANONYMOUS, Authenticator, Principal
+
+__all__ = [
+    "TrustedHeaderAuthenticator",
+    "X509Authenticator",
+    "build_authenticator",
+    "client_dn",
+]
+
+
+def client_dn(scope: Mapping[str, Any]) -> str | None:
+    """The owner DN of the client certificate chain in ``scope``'s TLS extension, if any."""
+    tls = scope.get("extensions", {}).get("tls")
+    if not tls:
+        return None
+    chain = tls.get("client_cert_chain")
+    if not chain:
+        return None
+    return owner_dn_of_pem_chain(tuple(chain))
+
+
+class X509Authenticator:
+    """The caller is the owner of the verified client certificate of the TLS connection."""
+
+    def __init__(self, directory: UserDirectory) -> None:
+        self.directory = directory
+
+    async def principal(self, request: Request) -> Principal:
+        dn = client_dn(request.scope)
+        return ANONYMOUS if dn is None else self.directory.principal_for(dn)
+
+
+class TrustedHeaderAuthenticator:
+    """The caller is the DN in header ``header`` (slash or comma form), set by a trusted front end.
+
+    Legacy proxy components (``/CN=proxy``, ``/CN=limited proxy``) are stripped from the header's
+    DN; a front end that accepts RFC 3820 proxies must send the owner's DN. Without the header,
+    ``fallback`` decides (default: anonymous). A malformed DN is a 400 (InvalidDnError).
+    """
+
+    def __init__(
+        self, directory: UserDirectory, header: str, *, fallback: Authenticator | None = None
+    ) -> None:
+        if not header.strip():
+            raise ValueError("the trusted DN header needs a name")
+        self.directory = directory
+        self.header = header.strip()
+        self.fallback = fallback
+
+    async def principal(self, request: Request) -> Principal:
+        value = request.headers.get(self.header)
+        if not value:
+            if self.fallback is None:
+                return ANONYMOUS
+            return await self.fallback.principal(request)
+        return self.directory.principal_for(strip_proxy_components(normalize_dn(value)))
+
+
+def build_authenticator(
+    directory: UserDirectory, *, trusted_dn_header: str | None = None
+) -> Authenticator:
+    """The server's authenticator: the TLS client certificate, and, only when
+    ``trusted_dn_header`` is configured, that header first."""
+    x509 = X509Authenticator(directory)
+    if not trusted_dn_header:
+        return x509
+    return TrustedHeaderAuthenticator(directory, trusted_dn_header, fallback=x509)
