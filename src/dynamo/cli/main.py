@@ -8,6 +8,7 @@ from dynamo import __version__
 from dynamo.cli.bench import bench_app
 from dynamo.cli.db import db_app
 from dynamo.cli.demo import demo
+from dynamo.cli.ls import inject, invalidate, ls_app
 from dynamo.cli.policy import policy_app
 from dynamo.cli.server import serve
 
@@ -36,6 +37,9 @@ def main(
 
 app.command("demo")(demo)
 app.command("server")(serve)
+app.command("inject")(inject)
+app.command("invalidate")(invalidate)
+app.add_typer(ls_app, name="ls")
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
 app.add_typer(policy_app, name="policy")
