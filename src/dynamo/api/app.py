@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from dynamo import __version__
 from dynamo.api.errors import install_error_handlers
-from dynamo.api.routes import inject, inventory, replicas, status
+from dynamo.api.routes import inject, inventory, replicas, status, whoami
 from dynamo.api.security import AnonymousAuthenticator, Authenticator
 from dynamo.server.service import InventoryService
 
@@ -33,4 +33,5 @@ def create_app(service: InventoryService, *, authenticator: Authenticator | None
     app.include_router(inventory.router, prefix=API_PREFIX)
     app.include_router(replicas.router, prefix=API_PREFIX)
     app.include_router(inject.router, prefix=API_PREFIX)
+    app.include_router(whoami.router, prefix=API_PREFIX)
     return app
