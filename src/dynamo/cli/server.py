@@ -10,6 +10,7 @@ import typer
 import uvicorn
 
 from dynamo.api.app import create_app
+from dynamo.api.auth import SqlUserDirectory, build_authenticator, uvicorn_config
 from dynamo.cli.output import fail
 from dynamo.errors import DynamoError
 from dynamo.policy import partition_compiler
@@ -65,21 +66,25 @@ def serve(
         )
         store = SqlInventoryStore.open(settings.db)
         service = InventoryService.load(store, partition_compiler=partition_compiler())
+        authenticator = build_authenticator(
+            SqlUserDirectory(store.engine), trusted_dn_header=settings.trusted_dn_header
+        )
+        app = create_app(service, authenticator=authenticator)
+        server_config = uvicorn_config(app, settings, log_level="info")
     except DynamoError as exc:
         fail(exc)
-    _run(create_app(service), settings)
+    _run(server_config, settings)
 
 
-def _run(app: object, settings: ServerConfig) -> None:
+def _run(server_config: uvicorn.Config, settings: ServerConfig) -> None:
     scheme = "https" if settings.uses_tls else "http"
     log.info("serving on %s://%s:%d/api/v1", scheme, settings.host, settings.port)
-    if not settings.uses_tls:
+    if settings.trusted_dn_header:
+        log.warning(
+            "trusting the client DN in header %s: only a front end that strips it from "
+            "clients may reach this server",
+            settings.trusted_dn_header,
+        )
+    elif not settings.uses_tls:
         log.warning("plain HTTP on %s: no client identities, reads only", settings.host)
-    uvicorn.run(
-        app,  # type: ignore[arg-type]
-        host=settings.host,
-        port=settings.port,
-        ssl_certfile=settings.tls_cert,
-        ssl_keyfile=settings.tls_key,
-        log_level="info",
-    )
+    uvicorn.Server(server_config).run()

@@ -29,6 +29,7 @@ import uvicorn
 from cryptography import x509
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from dynamo.errors import ConfigurationError
 from dynamo.server.config import ServerConfig
 
 __all__ = [
@@ -120,12 +121,19 @@ class TlsH11Protocol(H11Protocol):
 def uvicorn_config(app: ASGIApp, settings: ServerConfig, **options: Any) -> uvicorn.Config:
     """A uvicorn configuration serving ``app`` as ``settings`` say: TLS with client
     certificates when a certificate is configured, else plain HTTP. ``options`` go to
-    uvicorn.Config (log_level, ...)."""
+    uvicorn.Config (log_level, ...). ConfigurationError if the certificate, key or CA
+    directory cannot be used."""
     tls: dict[str, Any] = {}
     if settings.uses_tls:
         assert settings.tls_cert is not None
-        cert, key, ca_dir = settings.tls_cert, settings.tls_key, settings.ca_dir
-        tls["ssl_context_factory"] = lambda _config, _default: server_ssl_context(cert, key, ca_dir)
+        try:
+            context = server_ssl_context(settings.tls_cert, settings.tls_key, settings.ca_dir)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigurationError(
+                f"cannot set up TLS (--tls-cert {settings.tls_cert}, --tls-key "
+                f"{settings.tls_key}, --ca-dir {settings.ca_dir}): {exc}"
+            ) from exc
+        tls["ssl_context_factory"] = lambda _config, _default: context
     return uvicorn.Config(
         app, host=settings.host, port=settings.port, http=TlsH11Protocol, **tls, **options
     )
