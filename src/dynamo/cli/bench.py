@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from dynamo.bench.api import bench_api, bench_inject
 from dynamo.bench.build import BuildReport, build_database
 from dynamo.bench.generator import REFERENCE_TIME
 from dynamo.bench.loadbench import LoadReport, measure_load, store_loader
@@ -190,4 +191,52 @@ def policy(
     Console().print(
         f"parsed {len(report['parse'])} files in {report['parse_total_seconds']} s; "
         f"slowest {slowest[0]} ({slowest[1]['bytes']:,} bytes) in {slowest[1]['seconds']} s"
+    )
+
+
+@bench_app.command("inject")
+def inject(
+    db: Annotated[
+        str | None, typer.Option("--db", help="Database URL (default: a temporary SQLite).")
+    ] = None,
+    files: Annotated[int, typer.Option("--files")] = 1_000_000,
+    blocks: Annotated[int, typer.Option("--blocks")] = 10_000,
+    datasets: Annotated[int, typer.Option("--datasets")] = 500,
+    per_call: Annotated[int, typer.Option("--per-call", help="Files per injection call.")] = 20_000,
+    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Injection throughput through the REST API (HTTP, validation, DB, memory)."""
+    try:
+        report = bench_inject(db, files=files, blocks=blocks, datasets=datasets, per_call=per_call)
+    except DynamoError as exc:
+        fail(exc)
+    if json:
+        print_json(report)
+    else:
+        Console().print(
+            f"injected {report['files']:,} files in {report['calls']} calls "
+            f"in {report['seconds']} s: [bold]{report['files_per_second']:,} files/s[/bold] "
+            f"({report['backend']})"
+        )
+
+
+@bench_app.command("api")
+def api(
+    db: RequiredDb,
+    clients: Annotated[int, typer.Option("--clients", help="Concurrent keep-alive clients.")] = 16,
+    duration: Annotated[float, typer.Option("--duration", help="Seconds of load.")] = 30.0,
+    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Read latency and throughput of a server over DB for the B5 mix of requests."""
+    try:
+        report = bench_api(db, clients=clients, duration=duration)
+    except DynamoError as exc:
+        fail(exc)
+    if json:
+        print_json(report)
+        return
+    Console().print(
+        f"{report['requests']:,} requests in {report['seconds']} s from {clients} clients: "
+        f"[bold]{report['requests_per_second']:,} req/s, p50 {report['p50_ms']} ms, "
+        f"p99 {report['p99_ms']} ms[/bold], {report['errors']} errors"
     )

@@ -43,3 +43,7 @@ app.add_typer(ls_app, name="ls")
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
 app.add_typer(policy_app, name="policy")
+
+
+if __name__ == "__main__":
+    app()

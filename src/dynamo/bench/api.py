@@ -1,0 +1,295 @@
+"""REST benchmarks: injection throughput and read latency under concurrent clients.
+
+``bench_inject`` runs the real server application under uvicorn on a loopback port and posts
+JSON injections over HTTP (identity from a trusted-DN header, as behind a front end), so the
+figure includes HTTP, JSON parsing, validation, the database transaction and the in-memory
+apply. ``bench_api`` starts ``dynamo server`` as its own process over an existing database and
+drives it with concurrent keep-alive clients for a bounded time, with the request mix of
+performance.md B5.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import uvicorn
+
+from dynamo.api.app import create_app
+from dynamo.api.auth.authenticators import TrustedHeaderAuthenticator
+from dynamo.api.auth.directory import MemoryUserDirectory
+from dynamo.api.security import Role, Target
+from dynamo.errors import ConfigurationError
+from dynamo.model import ChangeSet, UpsertGroup, UpsertSite
+from dynamo.server.service import InventoryService
+from dynamo.store import SqlInventoryStore
+
+__all__ = ["ApiReport", "bench_api", "bench_inject"]
+
+_DN = "/DC=org/DC=dynamo/OU=bench/CN=injector"
+_HEADER = "X-Bench-Client-DN"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class _ThreadServer:
+    """uvicorn serving an ASGI app on a loopback port from a thread, for the duration of a with."""
+
+    def __init__(self, app: Any) -> None:
+        self.port = _free_port()
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise ConfigurationError("the benchmark server did not start in 30 s")
+            time.sleep(0.02)
+        return f"http://127.0.0.1:{self.port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+def _bodies(
+    files: int, blocks: int, datasets: int, per_call: int, seed: int
+) -> Iterator[dict[str, Any]]:
+    """Injection bodies of about ``per_call`` files each, dataset by dataset."""
+    rng = random.Random(seed)
+    files_per_block = max(1, files // blocks)
+    blocks_per_dataset = max(1, blocks // datasets)
+    body: dict[str, Any] = {"datasets": [], "dataset_replicas": []}
+    in_body = 0
+    for d in range(datasets):
+        name = f"/BenchPrimary{d:05d}/RunIIBench-Inject_v{seed}-v1/AODSIM"
+        block_list = []
+        for b in range(blocks_per_dataset):
+            block = f"{rng.getrandbits(128):032x}"
+            block = f"{block[:8]}-{block[8:12]}-{block[12:16]}-{block[16:20]}-{block[20:]}"
+            prefix = f"/store/mc/RunIIBench/BenchPrimary{d:05d}/AODSIM/Inject-v1/{b:05d}"
+            lfns = [
+                {
+                    "lfn": f"{prefix}/{f:06d}.root",
+                    "size": rng.randrange(10**9, 4 * 10**9),
+                    "adler32": f"{rng.getrandbits(32):08x}",
+                }
+                for f in range(files_per_block)
+            ]
+            block_list.append({"name": block, "files": lfns})
+        body["datasets"].append({"name": name, "data_type": "MC", "blocks": block_list})
+        body["dataset_replicas"].append(
+            {
+                "dataset": name,
+                "site": "T2_US_MIT",
+                "group": "DataOps",
+                "block_replicas": [{"block": b["name"]} for b in block_list],
+            }
+        )
+        in_body += blocks_per_dataset * files_per_block
+        if in_body >= per_call:
+            yield body
+            body, in_body = {"datasets": [], "dataset_replicas": []}, 0
+    if body["datasets"]:
+        yield body
+
+
+def bench_inject(
+    url: str | None = None,
+    *,
+    files: int = 1_000_000,
+    blocks: int = 10_000,
+    datasets: int = 500,
+    per_call: int = 20_000,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Inject ``files`` files in ``blocks`` blocks of ``datasets`` datasets through the API."""
+    with tempfile.TemporaryDirectory(prefix="dynamo-bench-inject-") as tmp:
+        target = url or f"sqlite:///{tmp}/inject.sqlite"
+        store = SqlInventoryStore.open(target, upgrade=True)
+        try:
+            service = InventoryService.load(store)
+            store.commit(
+                ChangeSet.of([UpsertSite(name="T2_US_MIT"), UpsertGroup(name="DataOps")]),
+                service.inventory,
+            )
+            service = InventoryService.load(store)
+            directory = MemoryUserDirectory()
+            directory.add_user("injector", _DN)
+            directory.grant("injector", Role.OPERATOR, Target.INVENTORY)
+            app = create_app(service, authenticator=TrustedHeaderAuthenticator(directory, _HEADER))
+            calls: list[float] = []
+            injected = 0
+            with _ThreadServer(app) as base, httpx.Client(base_url=base, timeout=600) as client:
+                started = time.perf_counter()
+                for body in _bodies(files, blocks, datasets, per_call, seed):
+                    count = sum(len(b["files"]) for d in body["datasets"] for b in d["blocks"])
+                    t0 = time.perf_counter()
+                    response = client.post("/api/v1/inject", json=body, headers={_HEADER: _DN})
+                    if response.status_code != 200:
+                        raise ConfigurationError(f"injection failed: {response.text[:300]}")
+                    calls.append(time.perf_counter() - t0)
+                    injected += count
+                seconds = time.perf_counter() - started
+            counts = service.inventory.counts()
+        finally:
+            store.close()
+    return {
+        "backend": target.split(":", 1)[0],
+        "files": injected,
+        "blocks": counts["blocks"],
+        "datasets": counts["datasets"],
+        "calls": len(calls),
+        "seconds": round(seconds, 2),
+        "files_per_second": round(injected / seconds),
+        "call_seconds_median": round(statistics.median(calls), 3),
+        "call_seconds_max": round(max(calls), 3),
+    }
+
+
+@dataclass(slots=True)
+class ApiReport:
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    errors: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        every = sorted(x for values in self.latencies.values() for x in values)
+        return {
+            "requests": len(every),
+            "errors": self.errors,
+            "seconds": round(self.seconds, 1),
+            "requests_per_second": round(len(every) / self.seconds) if self.seconds else 0,
+            "p50_ms": _percentile(every, 50),
+            "p99_ms": _percentile(every, 99),
+            "by_kind": {
+                kind: {
+                    "requests": len(v),
+                    "p50_ms": _percentile(sorted(v), 50),
+                    "p99_ms": _percentile(sorted(v), 99),
+                }
+                for kind, v in self.latencies.items()
+            },
+        }
+
+
+def _percentile(ordered: list[float], pct: int) -> float:
+    if not ordered:
+        return 0.0
+    return round(ordered[min(len(ordered) - 1, len(ordered) * pct // 100)] * 1000, 2)
+
+
+async def _drive(
+    base: str, names: list[str], sites: list[str], clients: int, duration: float, seed: int
+) -> ApiReport:
+    report = ApiReport()
+    deadline = time.monotonic() + duration
+    mix = [("dataset", 60), ("blockreplicas", 20), ("site", 10), ("sites", 10)]
+    kinds = [kind for kind, weight in mix for _ in range(weight)]
+
+    async def worker(n: int, client: httpx.AsyncClient) -> None:
+        rng = random.Random(seed * 1000 + n)
+        while time.monotonic() < deadline:
+            kind = rng.choice(kinds)
+            params: dict[str, str | int] | None
+            if kind == "dataset":
+                path, params = f"/api/v1/datasets/{rng.choice(names)}", None
+            elif kind == "blockreplicas":
+                path, params = "/api/v1/blockreplicas", {"dataset": rng.choice(names)}
+            elif kind == "site":
+                path, params = f"/api/v1/sites/{rng.choice(sites)}", None
+            else:
+                path, params = "/api/v1/sites", {"limit": 100}
+            t0 = time.perf_counter()
+            response = await client.get(path, params=params)
+            elapsed = time.perf_counter() - t0
+            if response.status_code != 200:
+                report.errors += 1
+            report.latencies.setdefault(kind, []).append(elapsed)
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(n, client) for n in range(clients)))
+        report.seconds = time.perf_counter() - started
+    return report
+
+
+def bench_api(
+    url: str, *, clients: int = 16, duration: float = 30.0, seed: int = 0
+) -> dict[str, Any]:
+    """Start ``dynamo server`` over ``url`` and drive it with ``clients`` concurrent clients."""
+    port = _free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "dynamo.cli.main",
+        "server",
+        "--db",
+        url,
+        "--allow-http",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    with tempfile.TemporaryFile() as log:
+        server = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ)
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            load_started = time.perf_counter()
+            names, sites = _sample_names(base, server, seed)
+            load_seconds = time.perf_counter() - load_started
+            report = asyncio.run(_drive(base, names, sites, clients, duration, seed))
+        finally:
+            server.send_signal(signal.SIGINT)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+    figures: dict[str, Any] = {"clients": clients, "server_start_seconds": round(load_seconds, 1)}
+    return figures | report.to_dict()
+
+
+def _sample_names(
+    base: str, server: subprocess.Popen[bytes], seed: int
+) -> tuple[list[str], list[str]]:
+    """Wait for the server to load, then sample dataset and site names to ask for."""
+    with httpx.Client(base_url=base, timeout=60) as client:
+        for _ in range(3600):
+            if server.poll() is not None:
+                raise ConfigurationError(f"dynamo server exited with code {server.returncode}")
+            try:
+                client.get("/api/v1/status").raise_for_status()
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        datasets = client.get("/api/v1/datasets", params={"limit": 10_000}).json()["items"]
+        sites = client.get("/api/v1/sites").json()["items"]
+    rng = random.Random(seed)
+    names = [d["name"] for d in datasets]
+    return rng.sample(names, min(len(names), 2000)), [s["name"] for s in sites]
