@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from dynamo import __version__
+from dynamo.cli.admin import admin_app
 from dynamo.cli.bench import bench_app
 from dynamo.cli.db import db_app
 from dynamo.cli.demo import demo
@@ -43,6 +44,7 @@ app.add_typer(ls_app, name="ls")
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
 app.add_typer(policy_app, name="policy")
+app.add_typer(admin_app, name="admin")
 
 
 if __name__ == "__main__":
