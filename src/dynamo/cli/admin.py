@@ -65,7 +65,7 @@ def add(
 ) -> None:
     """Add a user (no roles yet) identified by the DN of their certificate."""
     user = _with_directory(db, lambda directory: directory.add_user(name, dn))
-    Console().print(f"added user [bold]{user.name}[/bold] with DN {user.dn}")
+    Console(soft_wrap=True).print(f"added user [bold]{user.name}[/bold] with DN {user.dn}")
 
 
 @user_app.command("grant")
@@ -94,9 +94,10 @@ def list_users(
     if json:
         print_json([_as_json(user) for user in users])
         return
-    table = Table("name", "DN", "roles", "created")
+    table = Table("name", "roles", "created")
+    table.add_column("DN", overflow="fold")
     for user in users:
-        table.add_row(user.name, user.dn, ", ".join(_grant_texts(user)), _date(user.created))
+        table.add_row(user.name, ", ".join(_grant_texts(user)), _date(user.created), user.dn)
     Console().print(table)
 
 
