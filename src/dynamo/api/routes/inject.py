@@ -50,10 +50,12 @@ Service = Annotated[InventoryService, Depends(service_of)]
 Writer = Annotated[Principal, Depends(require(Target.INVENTORY, Role.OPERATOR))]
 Name = Annotated[str, Field(min_length=1, max_length=512, pattern=r"^\S+$")]
 Label = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")]
+BlockName = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^\S+$")]
+DatasetName = Annotated[str, Field(min_length=1, max_length=512, pattern=r"^[^\s#]+$")]
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class FileIn(_Body):
@@ -63,13 +65,13 @@ class FileIn(_Body):
 
 
 class BlockIn(_Body):
-    name: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^\S+$")]
+    name: BlockName
     is_open: bool = False
     files: list[FileIn] = []
 
 
 class DatasetIn(_Body):
-    name: Annotated[str, Field(min_length=1, max_length=512, pattern=r"^[^\s#]+$")]
+    name: DatasetName
     status: DatasetStatusName | None = None
     data_type: DataTypeName | None = None
     software_version: Annotated[list[int | str], Field(min_length=4, max_length=4)] | None = None
@@ -90,17 +92,25 @@ class GroupIn(_Body):
     olevel: GroupLevelName = GroupLevel.BLOCK
 
 
+class PresentIn(_Body):
+    """What an incomplete block replica holds so far."""
+
+    size: Annotated[int, Field(ge=0)]
+    num_files: Annotated[int, Field(ge=0)]
+
+
 class BlockReplicaIn(_Body):
-    block: str
+    """A block replica; without ``present`` it is complete."""
+
+    block: BlockName
     group: Label | None = None
     is_custodial: bool = False
-    size: Annotated[int, Field(ge=0)] | None = None
-    num_files: Annotated[int, Field(ge=0)] | None = None
+    present: PresentIn | None = None
 
 
 class DatasetReplicaIn(_Body):
-    dataset: str
-    site: str
+    dataset: DatasetName
+    site: Label
     group: Label | None = None
     growing: bool = False
     block_replicas: list[BlockReplicaIn] = []
@@ -116,31 +126,31 @@ class InjectionIn(_Body):
 
 
 class FileRefIn(_Body):
-    dataset: str
-    block: str
-    lfn: str
+    dataset: DatasetName
+    block: BlockName
+    lfn: Name
 
 
 class BlockRefIn(_Body):
-    dataset: str
-    block: str
+    dataset: DatasetName
+    block: BlockName
 
 
 class DatasetReplicaRefIn(_Body):
-    dataset: str
-    site: str
+    dataset: DatasetName
+    site: Label
 
 
 class BlockReplicaRefIn(_Body):
-    dataset: str
-    block: str
-    site: str
+    dataset: DatasetName
+    block: BlockName
+    site: Label
 
 
 class InvalidationIn(_Body):
     """What to delete (with everything below it: a dataset takes its blocks and replicas)."""
 
-    datasets: list[str] = []
+    datasets: list[DatasetName] = []
     blocks: list[BlockRefIn] = []
     files: list[FileRefIn] = []
     dataset_replicas: list[DatasetReplicaRefIn] = []
@@ -183,7 +193,13 @@ def _injection(body: InjectionIn) -> Injection:
                 group=r.group,
                 growing=r.growing,
                 block_replicas=tuple(
-                    BlockReplicaSpec(b.block, b.group, b.is_custodial, b.size, b.num_files)
+                    BlockReplicaSpec(
+                        b.block,
+                        b.group,
+                        b.is_custodial,
+                        b.present.size if b.present else None,
+                        b.present.num_files if b.present else None,
+                    )
                     for b in r.block_replicas
                 ),
             )
