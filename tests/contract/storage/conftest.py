@@ -59,6 +59,10 @@ def wsgidav_server(request: pytest.FixtureRequest) -> Iterator[Server]:
     yield from _server(request, start_wsgidav)
 
 
+_OPEN: list[StorageBackend] = []
+"""Backends holding connection pools, closed after each test."""
+
+
 def _unique_root() -> str:
     return f"/t-{uuid.uuid4().hex[:12]}"
 
@@ -77,8 +81,12 @@ def _webdav(server: Server, port_name: str = "http") -> tuple[StorageBackend, Pa
 
     root = _unique_root()
     endpoint = f"http://127.0.0.1:{server.ports[port_name]}"
-    WebDavStorage(endpoint).mkdir(root)
-    return WebDavStorage(endpoint, root=root, timeout=30), server.data / root.strip("/")
+    maker = WebDavStorage(endpoint)
+    maker.mkdir(root)
+    maker.close()
+    storage = WebDavStorage(endpoint, root=root, timeout=30)
+    _OPEN.append(storage)
+    return storage, server.data / root.strip("/")
 
 
 def _s3(server: Server) -> StorageBackend:
@@ -106,7 +114,15 @@ def _gfal2(server: Server) -> tuple[StorageBackend, Path]:
 
 
 @pytest.fixture(params=BACKENDS)
-def case(request: pytest.FixtureRequest, tmp_path: Path) -> StorageCase:
+def case(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StorageCase]:
+    yield _case(request, tmp_path)
+    while _OPEN:
+        closer = getattr(_OPEN.pop(), "close", None)
+        if closer is not None:
+            closer()
+
+
+def _case(request: pytest.FixtureRequest, tmp_path: Path) -> StorageCase:
     name = str(request.param)
     if name == "memory":
         return StorageCase(name, MemoryStorage("a"), lambda: MemoryStorage("b"))
