@@ -1,0 +1,377 @@
+"""The scheduler: queues, starts, watches and records application runs; commits write results.
+
+It lives on the server's event loop (:meth:`Scheduler.start` / :meth:`Scheduler.stop` from the
+application's lifespan). Runs come from the API (:meth:`submit`), from ``[[scheduler.interval]]``
+entries and from sequence files; :func:`dynamo.server.schedule.admit` decides which queued run
+starts: one write run at a time, at most ``max_readers`` read runs.
+
+A run ends ``done`` only when its child exited 0 with a readable result. Then, for a write run,
+its ChangeSet goes through :meth:`InventoryService.commit` (the single write path) and its
+records to the record sink; a read run's ChangeSet and records are discarded (a write
+application run read-only is a dry run). Any other ending (``failed``, ``killed``, ``timeout``)
+commits nothing. Every state change is saved in the RunStore, so history survives restarts;
+runs left unfinished by a previous server are marked failed at start.
+
+Schedules naming an application that is not registered are not fatal: each becomes a
+:class:`ConfigurationError` in ``Scheduler.driver.problems`` (logged at start), and that sequence
+or interval does not run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ParamSpec, TypeVar
+
+from dynamo.errors import ConfigurationError, DynamoError, NotFoundError
+from dynamo.server.applications import (
+    Application,
+    ApplicationNotAuthorizedError,
+    ApplicationRegistry,
+    AppResult,
+    RunStateError,
+)
+from dynamo.server.runner import ChildOutcome, ChildProcess, ForkRunner
+from dynamo.server.schedconfig import SchedulerConfig
+from dynamo.server.schedule import Pending, admit
+from dynamo.server.schedules import ScheduleDriver, ScheduleView
+from dynamo.server.service import InventoryService
+from dynamo.store.appruns import AppRun, RunMode, RunStatus, RunStore
+
+__all__ = ["RecordSink", "ScheduleView", "Scheduler"]
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+RecordSink = Callable[[AppRun, list[dict[str, Any]]], Awaitable[None]]
+"""Stores the records of a committed write run (registry and history tables of later issues)."""
+
+
+@dataclass(slots=True)
+class _Active:
+    run: AppRun
+    child: ChildProcess
+    task: asyncio.Task[None]
+
+
+class Scheduler:
+    """See the module docstring. All methods run on the event loop thread."""
+
+    def __init__(
+        self,
+        service: InventoryService,
+        registry: ApplicationRegistry,
+        runs: RunStore,
+        runner: ForkRunner,
+        config: SchedulerConfig,
+        *,
+        record_sink: RecordSink | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.service = service
+        self.registry = registry
+        self.runs = runs
+        self.runner = runner
+        self.config = config
+        self.record_sink = record_sink
+        self.clock = clock
+        self._queue: deque[AppRun] = deque()
+        self._active: dict[int, _Active] = {}
+        self._finished: dict[int, asyncio.Event] = {}
+        self._watchers: dict[int, Callable[[AppRun], None]] = {}
+        self.driver = ScheduleDriver(config, registry, clock)
+        self._loop_task: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ life cycle
+
+    async def start(self) -> None:
+        """Mark stale runs failed, load the schedules and start the scheduling loop."""
+        now = int(self.clock())
+        stale = await self._store(self.runs.abandon_unfinished, now, "the server restarted")
+        if stale:
+            log.warning("marked %d unfinished runs of a previous server as failed", stale)
+        self.driver.load(now)
+        for problem in self.driver.problems:
+            log.error("scheduler: %s", problem)
+        self._loop_task = asyncio.get_running_loop().create_task(self._loop())
+
+    async def stop(self) -> None:
+        """Stop scheduling, kill the running children and fail the queued runs."""
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+            self._loop_task = None
+        while self._queue:
+            run = self._queue.popleft()
+            await self._finish(run, RunStatus.KILLED, error="the server stopped")
+        for active in list(self._active.values()):
+            active.child.kill()
+        tasks = [a.task for a in self._active.values()]
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    # ------------------------------------------------------------------ requests
+
+    async def submit(
+        self,
+        name: str,
+        *,
+        args: Mapping[str, Any] | None = None,
+        timeout: int | None = None,
+        writes: bool | None = None,
+        user_dn: str | None = None,
+        source: str = "api",
+        authorized: bool = False,
+    ) -> AppRun:
+        """Queue a run of application ``name``; write mode by default for a write application.
+
+        A write run needs ``authorized`` (the server's own schedules) or an authorisation of
+        ``user_dn`` for ``name``: otherwise the run is recorded ``authfailed`` and
+        ApplicationNotAuthorizedError raised. UnknownApplicationError for an unknown name.
+        """
+        app = self.registry.get(name)
+        writes = app.writes if writes is None else writes
+        if writes and not app.writes:
+            raise ConfigurationError(
+                f"application {name!r} is read-only; it cannot run in write mode"
+            )
+        run = await self._store(
+            self.runs.add,
+            AppRun(
+                app=name,
+                mode=RunMode.WRITE if writes else RunMode.READ,
+                status=RunStatus.NEW,
+                user_dn=user_dn,
+                source=source,
+                args=dict(args or {}),
+                timeout=self._timeout(timeout),
+                submitted=int(self.clock()),
+            ),
+        )
+        run = dataclasses.replace(run, log_path=str(self.runner.log_path(run.id)))
+        self._finished[run.id] = asyncio.Event()
+        if writes and not authorized:
+            allowed = await self._store(self.runs.is_authorized, name, user_dn)
+            if not allowed:
+                await self._finish(
+                    run, RunStatus.AUTHFAILED, error=f"{user_dn} may not run {name} in write mode"
+                )
+                raise ApplicationNotAuthorizedError(
+                    f"{user_dn or 'anonymous'} is not authorised to run {name!r} in write mode "
+                    f"(dynamo app authorize {name} --dn DN); run {run.id} recorded as authfailed"
+                )
+        run = dataclasses.replace(run, status=RunStatus.QUEUED)
+        await self._store(self.runs.update, run)
+        self._queue.append(run)
+        self._dispatch()
+        return run
+
+    def _timeout(self, timeout: int | None) -> int | None:
+        """Seconds of the time limit: the default when None; 0 means none."""
+        seconds = self.config.default_timeout if timeout is None else timeout
+        return seconds if seconds > 0 else None
+
+    async def kill(self, run_id: int) -> AppRun:
+        """Kill a queued or running run; RunStateError if it already ended."""
+        for queued in self._queue:
+            if queued.id == run_id:
+                self._queue.remove(queued)
+                return await self._finish(
+                    queued, RunStatus.KILLED, error="killed before it started"
+                )
+        active = self._active.get(run_id)
+        if active is not None:
+            active.child.kill()
+            await self.wait(run_id)
+            return await self.get(run_id)
+        run = await self.get(run_id)
+        raise RunStateError(f"run {run_id} already ended ({run.status})")
+
+    async def get(self, run_id: int) -> AppRun:
+        run = await self._store(self.runs.get, run_id)
+        if run is None:
+            raise NotFoundError(f"no application run {run_id}")
+        return run
+
+    async def list_runs(
+        self, *, app: str | None = None, status: RunStatus | None = None, limit: int = 100
+    ) -> list[AppRun]:
+        return await self._store(self.runs.find, app=app, status=status, limit=limit)
+
+    async def wait(self, run_id: int, timeout: float | None = None) -> AppRun:
+        """The run once it has ended (TimeoutError after ``timeout`` seconds)."""
+        event = self._finished.get(run_id)
+        if event is not None:
+            await asyncio.wait_for(event.wait(), timeout)
+        return await self.get(run_id)
+
+    def schedules(self) -> list[ScheduleView]:
+        """The configured schedules, their state, and the problems that disabled some."""
+        return self.driver.views()
+
+    # ------------------------------------------------------------------ running
+
+    def _dispatch(self) -> None:
+        readers = sum(1 for a in self._active.values() if a.run.mode is RunMode.READ)
+        writer = any(a.run.mode is RunMode.WRITE for a in self._active.values())
+        chosen = admit(
+            (Pending(r.id, r.mode is RunMode.WRITE) for r in self._queue),
+            readers_running=readers,
+            writer_running=writer,
+            max_readers=self.config.max_readers,
+        )
+        for pending in chosen:
+            run = next(r for r in self._queue if r.id == pending.run_id)
+            self._queue.remove(run)
+            self._launch(run)
+
+    def _launch(self, run: AppRun) -> None:
+        app = self.registry.get(run.app)
+        now = int(self.clock())
+        try:
+            child = self.runner.start(
+                app,
+                inventory=self.service.inventory,
+                run_id=run.id,
+                args=run.args,
+                now=now,
+                writes=run.mode is RunMode.WRITE,
+                timeout=run.timeout,
+            )
+        except OSError as exc:
+            log.error("run %d: cannot fork %s: %s", run.id, run.app, exc)
+            asyncio.get_running_loop().create_task(
+                self._finish(run, RunStatus.FAILED, error=f"fork failed: {exc}")
+            )
+            return
+        run = dataclasses.replace(run, status=RunStatus.RUNNING, started=now)
+        task = asyncio.get_running_loop().create_task(self._supervise(run, app, child))
+        self._active[run.id] = _Active(run, child, task)
+
+    async def _supervise(self, run: AppRun, app: Application, child: ChildProcess) -> None:
+        try:
+            await self._store(self.runs.update, run)
+            outcome = await child.wait()
+            await self._conclude(run, outcome)
+        except Exception as exc:  # a bug or a DB failure must not leave the run open
+            log.exception("run %d: supervision failed", run.id)
+            with contextlib.suppress(Exception):
+                await self._finish(run, RunStatus.FAILED, error=f"internal error: {exc}")
+        finally:
+            self._active.pop(run.id, None)
+            self._dispatch()
+
+    async def _conclude(self, run: AppRun, outcome: ChildOutcome) -> None:
+        run = dataclasses.replace(run, exit_code=outcome.exit_code)
+        if outcome.timed_out:
+            await self._finish(
+                run, RunStatus.TIMEOUT, error=f"time limit of {run.timeout} s exceeded"
+            )
+        elif outcome.killed:
+            await self._finish(run, RunStatus.KILLED, error="killed on request")
+        elif outcome.result is None:
+            error = outcome.error or _exit_reason(outcome.exit_code)
+            await self._finish(run, RunStatus.FAILED, error=error)
+        else:
+            await self._commit(run, outcome.result)
+
+    async def _commit(self, run: AppRun, result: AppResult) -> None:
+        summary = dict(result.summary)
+        if run.mode is RunMode.READ:
+            if result.changeset or result.records:
+                summary["discarded"] = {
+                    "operations": len(result.changeset),
+                    "records": len(result.records),
+                }
+            await self._finish(run, RunStatus.DONE, summary=summary)
+            return
+        if result.records and self.record_sink is None:
+            await self._finish(
+                run,
+                RunStatus.FAILED,
+                summary=summary,
+                error="the result has records but this server has no record sink",
+            )
+            return
+        log_seq: int | None = None
+        try:
+            if result.changeset:
+                log_seq = await self.service.commit(result.changeset)
+            if result.records and self.record_sink is not None:
+                await self.record_sink(run, result.records)
+        except DynamoError as exc:
+            await self._finish(
+                run,
+                RunStatus.FAILED,
+                summary=summary,
+                log_seq=log_seq,
+                error=f"commit failed: {exc}",
+            )
+            return
+        summary["committed"] = {"operations": len(result.changeset), "records": len(result.records)}
+        await self._finish(run, RunStatus.DONE, summary=summary, log_seq=log_seq)
+
+    async def _finish(self, run: AppRun, status: RunStatus, **values: Any) -> AppRun:
+        run = dataclasses.replace(run, status=status, finished=int(self.clock()), **values)
+        await self._store(self.runs.update, run)
+        log.info("run %d: %s %s (%s)", run.id, run.app, status, run.error or "ok")
+        event = self._finished.pop(run.id, None)
+        if event is not None:
+            event.set()
+        watcher = self._watchers.pop(run.id, None)
+        if watcher is not None:
+            watcher(run)
+        return run
+
+    async def _store(self, method: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Call the RunStore from a worker thread (a SQL store does I/O)."""
+        return await asyncio.to_thread(method, *args, **kwargs)
+
+    # ------------------------------------------------------------------ schedules
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("scheduler tick failed")
+            await asyncio.sleep(self.config.poll_seconds)
+
+    async def tick(self) -> None:
+        """Submit whatever the schedules say is due now."""
+        await self.driver.tick(self.clock(), self)
+
+    def watch(self, run: AppRun, callback: Callable[[AppRun], None]) -> None:
+        """Call ``callback(run)`` when ``run`` ends (now, if it already has)."""
+        if run.id in self._finished:
+            self._watchers[run.id] = callback
+        else:
+            callback(run)
+
+    async def submit_scheduled(
+        self, app: str, args: Mapping[str, Any], timeout: int | None, writes: bool, source: str
+    ) -> AppRun | None:
+        """Submit a run on behalf of a schedule (authorised by the configuration); None if
+        it could not be submitted (logged)."""
+        try:
+            return await self.submit(
+                app, args=args, timeout=timeout, writes=writes, source=source, authorized=True
+            )
+        except DynamoError as exc:
+            log.error("%s: cannot submit %s: %s", source, app, exc)
+            return None
+
+
+def _exit_reason(exit_code: int) -> str:
+    if exit_code < 0:
+        return f"killed by signal {-exit_code}"
+    return f"exited with code {exit_code} (the log has the traceback)"
