@@ -9,8 +9,9 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from dynamo.server.service import InventoryService
 from dynamo.store import SqlInventoryStore
 from unit.model.conftest import base_ops
 
-__all__ = ["free_port", "make_database", "running_server", "wait_for_port"]
+__all__ = ["free_port", "make_database", "running_server", "wait_for_listener", "wait_for_port"]
 
 
 def free_port() -> int:
@@ -64,6 +65,18 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> Non
         except OSError:
             time.sleep(0.05)
     raise RuntimeError(f"the server did not listen on {port}:\n{log.read_text()}")
+
+
+def wait_for_listener(is_started: Callable[[], bool], thread: threading.Thread) -> None:
+    """Return once an in-process uvicorn server on ``thread`` has started."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if is_started():
+            return
+        if not thread.is_alive():
+            raise RuntimeError("the in-process server stopped before it started")
+        time.sleep(0.02)
+    raise RuntimeError("the in-process server did not start")
 
 
 @contextmanager
