@@ -146,11 +146,16 @@ class WebDavStorage:
 
     def _entries(self, response: Any, directory: str) -> Iterator[FileStat]:
         """Parse a PROPFIND multistatus incrementally; yields every entry but ``directory``."""
-        parser = ElementTree.XMLPullParser(events=("end",))
+        parser: ElementTree.XMLPullParser[ElementTree.Element] = ElementTree.XMLPullParser(
+            events=("end",)
+        )
         prefix = self.root
         for chunk in response.iter_bytes():
             parser.feed(chunk)
-            for _, element in parser.read_events():
+            for event in parser.read_events():
+                element: object = event[-1]
+                if not isinstance(element, ElementTree.Element):
+                    continue
                 if element.tag != f"{_DAV}response":
                     continue
                 href = unquote(urlsplit(element.findtext(f"{_DAV}href", "")).path)
@@ -207,7 +212,7 @@ class WebDavStorage:
         for part in response.headers.get("Digest", "").split(","):
             name, _, value = part.strip().partition("=")
             if name.lower() == "adler32" and value:
-                return value.lower().zfill(8)
+                return str(value).lower().zfill(8)
         if self.stat(path).is_dir:
             raise StorageIsDirectory("is a directory", path=path)
         return self._read(path, None)
