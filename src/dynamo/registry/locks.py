@@ -78,10 +78,11 @@ class ReplicaLock:
         """Not released and not expired at ``now``."""
         return self.released is None and now < self.expires
 
-    def covers_item(self, dataset: str, block: str | None = None) -> bool:
-        """Whether the lock's item takes in ``dataset`` (or its ``block``)."""
+    def applies_to(self, dataset: str, block: str | None = None) -> bool:
+        """Whether the lock's item takes in ``block`` of ``dataset``, or (``block`` None) some
+        part of ``dataset``."""
         lock_dataset, lock_block = split_item(self.item, allow_glob=True)
-        if lock_block is not None and lock_block != block:
+        if lock_block is not None and block is not None and lock_block != block:
             return False
         if has_glob(lock_dataset):
             return compile_glob(lock_dataset).match(dataset) is not None
@@ -95,7 +96,8 @@ class ReplicaLock:
 class LockQuery:
     """Filters of a lock listing; every given filter must hold.
 
-    ``item`` (``dataset`` or ``dataset#block``) selects the locks covering it, ``site`` the locks
+    ``item`` (``dataset`` or ``dataset#block``) selects the locks applying to it (to a dataset:
+    also the locks on one of its blocks), ``site`` the locks
     that apply at that site; ``active`` True/False selects active/inactive locks at the query's
     ``now``, None both.
     """
@@ -120,7 +122,7 @@ class LockQuery:
             return False
         if self.item is not None:
             dataset, _, block = self.item.partition("#")
-            return lock.covers_item(dataset, block or None)
+            return lock.applies_to(dataset, block or None)
         return True
 
 
