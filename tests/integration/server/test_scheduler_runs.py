@@ -7,71 +7,20 @@ wall-clock measurements.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sched_apps import make_registry
+from sched_support import WAIT, finished, make_scheduler, until
 
 from doubles import toy_compiler
 from dynamo.server.applications import ApplicationNotAuthorizedError
-from dynamo.server.runner import ForkRunner
-from dynamo.server.schedconfig import SchedulerConfig
+from dynamo.server.schedconfig import IntervalEntry
 from dynamo.server.scheduler import Scheduler
 from dynamo.server.service import InventoryService
 from dynamo.store import SqlInventoryStore
-from dynamo.store.appruns import AppRun, RunMode, RunStatus, SqlRunStore
-from unit.model.conftest import DATASET, base_ops
-
-WAIT = 60.0
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> SqlInventoryStore:
-    store = SqlInventoryStore.open(f"sqlite:///{tmp_path}/sched.sqlite", upgrade=True)
-    loaded = InventoryService.load(store, partition_compiler=toy_compiler)
-    store.commit(base_ops(), loaded.inventory)
-    return store
-
-
-@pytest.fixture
-def service(store: SqlInventoryStore) -> InventoryService:
-    return InventoryService.load(store, partition_compiler=toy_compiler)
-
-
-def make_scheduler(
-    service: InventoryService, store: SqlInventoryStore, work: Path, **config: Any
-) -> Scheduler:
-    settings = {"work_dir": work, "max_readers": 2, "poll_seconds": 0.02, "default_timeout": 60}
-    settings.update(config)
-    runner = ForkRunner(
-        work, child_hooks=[lambda: store.engine.dispose(close=False)], kill_grace=0.5
-    )
-    return Scheduler(
-        service, make_registry(), SqlRunStore(store.engine), runner, SchedulerConfig(**settings)
-    )
-
-
-@pytest.fixture
-async def scheduler(
-    service: InventoryService, store: SqlInventoryStore, tmp_path: Path
-) -> AsyncIterator[Scheduler]:
-    scheduler = make_scheduler(service, store, tmp_path / "work")
-    await scheduler.start()
-    yield scheduler
-    await scheduler.stop()
-
-
-async def until(condition: Callable[[], bool], what: str) -> None:
-    async with asyncio.timeout(WAIT):
-        while not condition():
-            await asyncio.sleep(0.01)
-    assert condition(), what
-
-
-async def finished(scheduler: Scheduler, run: AppRun) -> AppRun:
-    return await scheduler.wait(run.id, timeout=WAIT)
+from dynamo.store.appruns import AppRun, RunMode, RunStatus
+from unit.model.conftest import DATASET
 
 
 async def test_a_write_app_s_changeset_is_committed_and_visible(
@@ -252,8 +201,6 @@ async def test_run_history_survives_a_restart(
 async def test_an_interval_schedule_runs_its_app_again(
     service: InventoryService, store: SqlInventoryStore, tmp_path: Path
 ) -> None:
-    from dynamo.server.schedconfig import IntervalEntry
-
     scheduler = make_scheduler(
         service,
         store,

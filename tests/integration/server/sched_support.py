@@ -1,4 +1,5 @@
-"""Applications for the scheduler tests: crashes of every kind, gates and snapshot mutation.
+"""Support of the scheduler tests: applications that crash in every way, gates, snapshot
+mutation; a scheduler factory and bounded waits.
 
 Gates make concurrency observable without timing: an app touches ``started-RUN_ID`` in the
 ``gate_dir`` argument when it starts and waits (bounded) until ``release`` exists there.
@@ -6,17 +7,27 @@ Gates make concurrency observable without timing: an app touches ``started-RUN_I
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from dynamo.model import ChangeSet, UpsertBlock, UpsertDataset, UpsertSite
 from dynamo.server.applications import AppContext, ApplicationRegistry, AppResult
 from dynamo.server.builtin_apps import builtin_registry
+from dynamo.server.runner import ForkRunner
+from dynamo.server.schedconfig import SchedulerConfig
+from dynamo.server.scheduler import Scheduler
+from dynamo.server.service import InventoryService
+from dynamo.store import SqlInventoryStore
+from dynamo.store.appruns import AppRun, SqlRunStore
 
 GATE_LIMIT_SECONDS = 60.0
+WAIT = 60.0
 
 
 def _gate(ctx: AppContext) -> None:
@@ -113,3 +124,34 @@ def make_registry() -> ApplicationRegistry:
     ):
         registry.register(app)
     return registry
+
+
+def make_scheduler(
+    service: InventoryService, store: SqlInventoryStore, work: Path, **config: Any
+) -> Scheduler:
+    """A scheduler of the test applications: 2 readers, fast polls, children forget the pool."""
+    settings: dict[str, Any] = {
+        "work_dir": work,
+        "max_readers": 2,
+        "poll_seconds": 0.02,
+        "default_timeout": 60,
+    }
+    settings.update(config)
+    runner = ForkRunner(
+        work, child_hooks=[lambda: store.engine.dispose(close=False)], kill_grace=0.5
+    )
+    return Scheduler(
+        service, make_registry(), SqlRunStore(store.engine), runner, SchedulerConfig(**settings)
+    )
+
+
+async def until(condition: Callable[[], bool], what: str) -> None:
+    """Wait (at most WAIT seconds) until ``condition()`` holds."""
+    async with asyncio.timeout(WAIT):
+        while not condition():
+            await asyncio.sleep(0.01)
+    assert condition(), what
+
+
+async def finished(scheduler: Scheduler, run: AppRun) -> AppRun:
+    return await scheduler.wait(run.id, timeout=WAIT)
