@@ -2,23 +2,57 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from dynamo import __version__
 from dynamo.api.errors import ERROR_RESPONSES, document_errors, install_error_handlers
-from dynamo.api.routes import inject, inventory, replicas, status, whoami
+from dynamo.api.routes import (
+    applications,
+    inject,
+    inventory,
+    locks,
+    replicas,
+    requests,
+    status,
+    whoami,
+)
 from dynamo.api.security import AnonymousAuthenticator, Authenticator
+from dynamo.registry import RegistryStore
+from dynamo.server.scheduler import Scheduler
 from dynamo.server.service import InventoryService
+from dynamo.store.registry import registry_store_for
 
 __all__ = ["API_PREFIX", "create_app"]
 
 API_PREFIX = "/api/v1"
 
 
-def create_app(service: InventoryService, *, authenticator: Authenticator | None = None) -> FastAPI:
+def create_app(
+    service: InventoryService,
+    *,
+    authenticator: Authenticator | None = None,
+    registry: RegistryStore | None = None,
+    scheduler: Scheduler | None = None,
+) -> FastAPI:
     """The application serving ``service``; callers are identified by ``authenticator``
-    (default: everyone anonymous, which allows reads only)."""
+    (default: everyone anonymous, which allows reads only). ``scheduler``, if given, is started
+    and stopped with the application (its lifespan) and serves /applications."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if scheduler is not None:
+            await scheduler.start()
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                await scheduler.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Dynamo",
         version=__version__,
         description="Dynamic data management: inventory, requests, locks, applications.",
@@ -29,6 +63,9 @@ def create_app(service: InventoryService, *, authenticator: Authenticator | None
     )
     app.state.service = service
     app.state.authenticator = authenticator or AnonymousAuthenticator()
+    # Requests and locks: next to the service's store unless given.
+    app.state.registry = registry if registry is not None else registry_store_for(service.store)
+    app.state.scheduler = scheduler
     install_error_handlers(app)
     document_errors(app)
     app.include_router(status.router, prefix=API_PREFIX)
@@ -36,4 +73,7 @@ def create_app(service: InventoryService, *, authenticator: Authenticator | None
     app.include_router(replicas.router, prefix=API_PREFIX)
     app.include_router(inject.router, prefix=API_PREFIX)
     app.include_router(whoami.router, prefix=API_PREFIX)
+    app.include_router(applications.router, prefix=API_PREFIX)
+    app.include_router(requests.router, prefix=API_PREFIX)
+    app.include_router(locks.router, prefix=API_PREFIX)
     return app
