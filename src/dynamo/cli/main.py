@@ -12,6 +12,7 @@ from dynamo.cli.demo import demo
 from dynamo.cli.ls import inject, invalidate, ls_app
 from dynamo.cli.policy import policy_app
 from dynamo.cli.server import serve
+from dynamo.cli.site import site_app
 
 app = typer.Typer(
     name="dynamo",
@@ -45,6 +46,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
 app.add_typer(policy_app, name="policy")
 app.add_typer(admin_app, name="admin")
+app.add_typer(site_app, name="site")
 
 
 if __name__ == "__main__":
