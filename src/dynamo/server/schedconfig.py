@@ -70,6 +70,8 @@ class SchedulerConfig:
 
         ConfigurationError, prefixed with ``where``, for an unknown key or a wrong type.
         """
+        if not isinstance(data, Mapping):
+            raise ConfigurationError(f"{where}: [scheduler] must be a table")
         known = {f.name for f in fields(cls)} - {"intervals"} | {"interval"}
         unknown = sorted(set(data) - known)
         if unknown:

@@ -37,14 +37,16 @@ from dynamo.server.applications import (
     AppResult,
     RunStateError,
 )
+from dynamo.server.builtin_apps import builtin_registry
 from dynamo.server.runner import ChildOutcome, ChildProcess, ForkRunner
 from dynamo.server.schedconfig import SchedulerConfig
 from dynamo.server.schedule import Pending, admit
 from dynamo.server.schedules import ScheduleDriver, ScheduleView
 from dynamo.server.service import InventoryService
-from dynamo.store.appruns import AppRun, RunMode, RunStatus, RunStore
+from dynamo.store import SqlInventoryStore
+from dynamo.store.appruns import AppRun, RunMode, RunStatus, RunStore, SqlRunStore
 
-__all__ = ["RecordSink", "ScheduleView", "Scheduler"]
+__all__ = ["RecordSink", "ScheduleView", "Scheduler", "build_scheduler"]
 
 log = logging.getLogger(__name__)
 
@@ -369,6 +371,26 @@ class Scheduler:
         except DynamoError as exc:
             log.error("%s: cannot submit %s: %s", source, app, exc)
             return None
+
+
+def build_scheduler(
+    service: InventoryService,
+    store: SqlInventoryStore,
+    config: SchedulerConfig,
+    registry: ApplicationRegistry | None = None,
+) -> Scheduler | None:
+    """The server's scheduler (None when ``config.enabled`` is false): runs recorded in the
+    store's database, children that forget the store's pooled connections."""
+    if not config.enabled:
+        return None
+    engine = store.engine
+    runner = ForkRunner(
+        config.work_dir,
+        child_hooks=[lambda: engine.dispose(close=False)],
+        kill_grace=config.kill_grace,
+    )
+    registry = registry if registry is not None else builtin_registry()
+    return Scheduler(service, registry, SqlRunStore(engine), runner, config)
 
 
 def _exit_reason(exit_code: int) -> str:
