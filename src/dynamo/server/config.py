@@ -10,6 +10,8 @@ tls_key = "/etc/grid-security/hostkey.pem"
 ca_dir = "/etc/grid-security/certificates"   # a directory of CA certificates
 trusted_dn_header = ""         # e.g. "X-SSL-Client-S-DN" behind a trusted front end
 allow_http = false             # plain HTTP, only on a loopback address
+
+[scheduler]                    # applications and schedules: see dynamo.server.schedconfig
 ```
 """
 
@@ -17,11 +19,12 @@ from __future__ import annotations
 
 import ipaddress
 import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from dynamo.errors import ConfigurationError
+from dynamo.server.schedconfig import SchedulerConfig
 
 __all__ = ["ServerConfig", "load_config"]
 
@@ -36,6 +39,7 @@ class ServerConfig:
     ca_dir: str | None = None
     trusted_dn_header: str | None = None
     allow_http: bool = False
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
 
     @property
     def uses_tls(self) -> bool:
@@ -73,7 +77,8 @@ def _is_loopback(host: str) -> bool:
 
 
 def load_config(path: Path | None) -> ServerConfig:
-    """The configuration in ``path`` (its ``[server]`` table), or the defaults."""
+    """The configuration in ``path`` (its ``[server]`` and ``[scheduler]`` tables), or the
+    defaults. Paths in ``[scheduler]`` are relative to the file's directory."""
     if path is None:
         return ServerConfig()
     try:
@@ -81,11 +86,14 @@ def load_config(path: Path | None) -> ServerConfig:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigurationError(f"{path}: {exc}") from exc
     section = data.get("server", {})
-    known = {f.name for f in fields(ServerConfig)}
+    known = {f.name for f in fields(ServerConfig)} - {"scheduler"}
     unknown = sorted(set(section) - known)
     if unknown:
         raise ConfigurationError(f"{path}: unknown keys in [server]: {', '.join(unknown)}")
+    scheduler = SchedulerConfig.from_mapping(
+        data.get("scheduler", {}), base=path.parent, where=str(path)
+    )
     try:
-        return ServerConfig(**section)
+        return ServerConfig(**section, scheduler=scheduler)
     except TypeError as exc:
         raise ConfigurationError(f"{path}: {exc}") from exc
