@@ -15,6 +15,7 @@ from dynamo.cli.output import fail
 from dynamo.errors import DynamoError
 from dynamo.policy import partition_compiler
 from dynamo.server.config import ServerConfig, load_config
+from dynamo.server.scheduler import build_scheduler
 from dynamo.server.service import InventoryService
 from dynamo.store import SqlInventoryStore
 
@@ -69,7 +70,8 @@ def serve(
         authenticator = build_authenticator(
             SqlUserDirectory(store.engine), trusted_dn_header=settings.trusted_dn_header
         )
-        app = create_app(service, authenticator=authenticator)
+        scheduler = build_scheduler(service, store, settings.scheduler)
+        app = create_app(service, authenticator=authenticator, scheduler=scheduler)
         server_config = uvicorn_config(app, settings, log_level="info")
     except DynamoError as exc:
         fail(exc)
