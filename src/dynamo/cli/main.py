@@ -6,6 +6,7 @@ import typer
 
 from dynamo import __version__
 from dynamo.cli.admin import admin_app
+from dynamo.cli.app import app_app
 from dynamo.cli.bench import bench_app
 from dynamo.cli.db import db_app
 from dynamo.cli.demo import demo
@@ -47,6 +48,7 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(policy_app, name="policy")
 app.add_typer(admin_app, name="admin")
 app.add_typer(site_app, name="site")
+app.add_typer(app_app, name="app")
 
 
 if __name__ == "__main__":

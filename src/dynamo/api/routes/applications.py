@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from dynamo.api.security import Principal, Role, Target, require
 from dynamo.errors import NotFoundError
@@ -173,16 +173,34 @@ async def get_run(run_id: int, scheduler: Sched) -> RunView:
     return RunView.of(await scheduler.get(run_id))
 
 
-@router.get("/applications/runs/{run_id}/log", response_class=PlainTextResponse)
+class LogChunk(BaseModel):
+    text: str
+    offset: int
+    status: RunStatus
+
+
+@router.get(
+    "/applications/runs/{run_id}/log",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {}, "application/json": {}}}},
+)
 async def get_log(
-    run_id: int, scheduler: Sched, offset: Annotated[int, Query(ge=0)] = 0
-) -> PlainTextResponse:
-    """The run's log from byte ``offset`` (at most 1 MiB). Headers: ``X-Log-Offset`` (where to
-    continue) and ``X-Run-Status``; poll until the status is final to follow a log."""
+    run_id: int,
+    scheduler: Sched,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    format: Annotated[Literal["text", "json"], Query()] = "text",
+) -> Response:
+    """The run's log from byte ``offset`` (at most 1 MiB), as text with headers
+    ``X-Log-Offset`` (where to continue) and ``X-Run-Status``, or with ``format=json`` as
+    ``{"text", "offset", "status"}``. To follow a log, poll until the status is final."""
     run = await scheduler.get(run_id)
     chunk = await asyncio.to_thread(_read_chunk, Path(run.log_path), offset)
-    headers = {"X-Log-Offset": str(offset + len(chunk)), "X-Run-Status": str(run.status)}
-    return PlainTextResponse(chunk.decode("utf-8", errors="replace"), headers=headers)
+    text = chunk.decode("utf-8", errors="replace")
+    next_offset = offset + len(chunk)
+    if format == "json":
+        return JSONResponse(LogChunk(text=text, offset=next_offset, status=run.status).model_dump())
+    headers = {"X-Log-Offset": str(next_offset), "X-Run-Status": str(run.status)}
+    return PlainTextResponse(text, headers=headers)
 
 
 @router.delete("/applications/runs/{run_id}", response_model=RunView)
