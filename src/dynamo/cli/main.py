@@ -10,8 +10,10 @@ from dynamo.cli.app import app_app
 from dynamo.cli.bench import bench_app
 from dynamo.cli.db import db_app
 from dynamo.cli.demo import demo
+from dynamo.cli.lock import lock_app
 from dynamo.cli.ls import inject, invalidate, ls_app
 from dynamo.cli.policy import policy_app
+from dynamo.cli.request import request_app
 from dynamo.cli.server import serve
 from dynamo.cli.site import site_app
 
@@ -49,6 +51,8 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(admin_app, name="admin")
 app.add_typer(site_app, name="site")
 app.add_typer(app_app, name="app")
+app.add_typer(request_app, name="request")
+app.add_typer(lock_app, name="lock")
 
 
 if __name__ == "__main__":
