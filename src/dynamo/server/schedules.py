@@ -84,9 +84,12 @@ class ScheduleDriver:
             for step in sequence.steps:
                 if not isinstance(step, Execute):
                     continue
+                seen = step.title in titles
                 app = titles[step.title] = self.config.titles.get(step.title, step.title)
                 if app not in self.registry:
                     usable = False
+                    if seen:  # one problem per unregistered title and sequence
+                        continue
                     where = f"{step.where}: sequence {name!r}, title {step.title!r}"
                     self.problems.append(self._unknown(app, where))
                 elif step.writes and not self.registry.get(app).writes:

@@ -93,8 +93,8 @@ def test_the_real_cms_sequences_name_apps_not_registered_yet(tmp_path: Path) -> 
     driver.load(0.0)
     assert set(driver.sequences) == {"fom", "decacher"}
     messages = [str(p) for p in driver.problems]
-    detox = next(m for m in messages if "sequence 'detox'," in m)
-    assert detox.startswith(f"{tmp_path / 'cms.seq'}:47:1: sequence 'detox'")
+    [detox] = [m for m in messages if "sequence 'detox', title 'detox'" in m]
+    assert detox.startswith(f"{tmp_path / 'cms.seq'}:48:1: sequence 'detox'")
     assert "application 'detox' is not registered" in detox
     assert "registered: noop, sleep, inventory-stats, set-dataset-status" in detox
     views = {v.name: v for v in driver.views()}
