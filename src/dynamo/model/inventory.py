@@ -108,9 +108,14 @@ class Inventory:
 
     # ------------------------------------------------------------------ the write path
 
-    def apply(self, changeset: ChangeSet) -> None:
-        """Apply every operation in order, or none of them (InvalidChangeSetError)."""
-        validate(self, changeset)
+    def apply(self, changeset: ChangeSet, *, validated: bool = False) -> None:
+        """Apply every operation in order, or none of them (InvalidChangeSetError).
+
+        ``validated=True`` skips validation: only for a caller that has just validated this
+        ChangeSet against this inventory, with nothing applied since (the store's write path).
+        """
+        if not validated:
+            validate(self, changeset)
         for op in changeset.ops:
             self._apply(op)
 

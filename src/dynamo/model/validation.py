@@ -9,6 +9,7 @@ The first problem raises :class:`InvalidChangeSetError` naming the operation and
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from dynamo.errors import InvalidChangeSetError
@@ -264,15 +265,19 @@ def _refs(
     return None
 
 
+_WHITESPACE = re.compile(r"\s")
+_CONTROL_WHITESPACE = re.compile(r"[^\S ]")
+
+
 def _name_problem(field: str, value: str) -> str | None:
-    if not value or value != value.strip() or any(c.isspace() for c in value):
+    if not value or _WHITESPACE.search(value):
         return f"field {field!r} has value {value!r}; names are non-empty and have no spaces"
     return None
 
 
 def _label_problem(field: str, value: str) -> str | None:
     """Group and partition names may hold inner spaces (CMS has "IB RelVal")."""
-    if not value or value != value.strip() or any(c.isspace() and c != " " for c in value):
+    if not value or value != value.strip() or _CONTROL_WHITESPACE.search(value):
         return (
             f"field {field!r} has value {value!r}; names are non-empty, without leading or "
             f"trailing spaces, tabs or newlines"

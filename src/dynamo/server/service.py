@@ -131,7 +131,8 @@ class InventoryService:
     async def _commit_chunked(self, ops: Sequence[Operation], chunk_ops: int) -> CommitResult:
         if not ops:
             return CommitResult((), 0)
-        await asyncio.to_thread(validate, self._inventory, ChangeSet(tuple(ops)))
+        if len(ops) > chunk_ops:  # one ChangeSet is validated by the store's write
+            await asyncio.to_thread(validate, self._inventory, ChangeSet(tuple(ops)))
         seqs: list[int] = []
         for start in range(0, len(ops), chunk_ops):
             chunk = ChangeSet(tuple(ops[start : start + chunk_ops]))
@@ -148,7 +149,9 @@ class InventoryService:
 
     async def _write_and_apply(self, changeset: ChangeSet) -> int:
         seq = await asyncio.to_thread(self.store.write, changeset, self._inventory)
-        self._inventory.apply(changeset)  # on the loop thread: reads see all or nothing
+        # On the loop thread, so reads see all or nothing; write() validated it against this
+        # very state under the write lock.
+        self._inventory.apply(changeset, validated=True)
         self._seq = seq
         log.info("committed ChangeSet %d (%d operations)", seq, len(changeset))
         return seq

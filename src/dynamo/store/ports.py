@@ -82,7 +82,7 @@ class MemoryInventoryStore:
 
     def commit(self, changeset: ChangeSet, inventory: Inventory) -> int:
         seq = self.write(changeset, inventory)
-        inventory.apply(changeset)
+        inventory.apply(changeset, validated=True)
         return seq
 
     def write(self, changeset: ChangeSet, inventory: Inventory) -> int:

@@ -96,7 +96,7 @@ class SqlInventoryStore:
         with self._commit_lock:
             seq = self.write(changeset, inventory)
             try:
-                inventory.apply(changeset)
+                inventory.apply(changeset, validated=True)
             except DynamoError as exc:  # pragma: no cover - validated by write()
                 raise StoreError(
                     f"ChangeSet {seq} is committed but the inventory rejected it; reload"

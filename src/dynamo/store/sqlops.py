@@ -11,8 +11,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, TypeVar
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Column, ColumnElement, Connection, Table, any_, bindparam, select
 from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from dynamo.store import schema
 
@@ -95,3 +96,16 @@ def block_ids(
             if name in wanted[dataset_id]:
                 found[(names_of[dataset_id], name)] = id_
     return found
+
+
+def is_any_of(conn: Connection, column: Column[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``column = ANY(array)``, one parameter however many
+    values (a query with thousands of IN parameters takes longer to plan than to run)."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
+
+
+def lookup_chunk(conn: Connection) -> int:
+    """How many values one membership query may carry on this backend."""
+    return 50_000 if conn.dialect.name == "postgresql" else IN_CHUNK

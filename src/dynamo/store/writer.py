@@ -17,7 +17,15 @@ from dynamo.errors import StoreError
 from dynamo.model import UpsertDataset
 from dynamo.store import schema
 from dynamo.store.plan import BlockKey, WritePlan
-from dynamo.store.sqlops import IN_CHUNK, block_ids, chunks, ids_by_name, upsert
+from dynamo.store.sqlops import (
+    IN_CHUNK,
+    block_ids,
+    chunks,
+    ids_by_name,
+    is_any_of,
+    lookup_chunk,
+    upsert,
+)
 
 __all__ = ["encode_software_version", "write_plan"]
 
@@ -245,8 +253,8 @@ def _upsert_children(conn: Connection, plan: WritePlan) -> None:
 def _upsert_files(conn: Connection, plan: WritePlan, bids: dict[BlockKey, int]) -> None:
     files = schema.files
     targets = {lfn: bids[(f.dataset, f.block)] for lfn, f in plan.files.items()}
-    for batch in chunks(targets, IN_CHUNK):
-        query = select(files.c.lfn, files.c.block_id).where(files.c.lfn.in_(batch))
+    for batch in chunks(targets, lookup_chunk(conn)):
+        query = select(files.c.lfn, files.c.block_id).where(is_any_of(conn, files.c.lfn, batch))
         for lfn, block_id in conn.execute(query):
             if block_id != targets[lfn]:
                 op = plan.files[lfn]
