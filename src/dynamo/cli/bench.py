@@ -16,6 +16,7 @@ from dynamo.bench.generator import REFERENCE_TIME
 from dynamo.bench.loadbench import LoadReport, measure_load, store_loader
 from dynamo.bench.policy import bench_policy
 from dynamo.bench.scales import SCALES, scale_named
+from dynamo.bench.storage import bench_list, bench_pfn
 from dynamo.cli.output import fail, print_json
 from dynamo.cli.progress import TableProgress, row_progress
 from dynamo.errors import ConfigurationError, DynamoError
@@ -240,3 +241,29 @@ def api(
         f"[bold]{report['requests_per_second']:,} req/s, p50 {report['p50_ms']} ms, "
         f"p99 {report['p99_ms']} ms[/bold], {report['errors']} errors"
     )
+
+
+@bench_app.command("pfn")
+def pfn(json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """LFN->PFN translation rate on one core, over the real and own site catalogs."""
+    report = bench_pfn()
+    if json:
+        print_json(report)
+    else:
+        Console().print_json(data=report)
+
+
+@bench_app.command("list")
+def list_files(
+    files: Annotated[int, typer.Option("--files", help="Files in the listed tree.")] = 100_000,
+    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Listing rate of a tree of FILES files from posix and from a local XRootD server."""
+    try:
+        report = bench_list(files)
+    except DynamoError as exc:
+        fail(exc)
+    if json:
+        print_json(report)
+    else:
+        Console().print_json(data=report)
