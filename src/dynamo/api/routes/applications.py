@@ -181,8 +181,14 @@ class LogChunk(BaseModel):
 
 @router.get(
     "/applications/runs/{run_id}/log",
-    response_class=PlainTextResponse,
-    responses={200: {"content": {"text/plain": {}, "application/json": {}}}},
+    response_model=None,
+    responses={
+        200: {
+            "model": LogChunk,
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+            "description": "The log as text, or as JSON with format=json.",
+        }
+    },
 )
 async def get_log(
     run_id: int,
