@@ -23,7 +23,7 @@ from dynamo.registry.locks import (
     release,
     renew,
 )
-from dynamo.registry.ports import MemoryRegistryStore, RegistryStore
+from dynamo.registry.ports import MAX_ID, MemoryRegistryStore, RegistryStore
 from dynamo.registry.requests import (
     OPEN_STATUSES,
     ActionStatus,
@@ -50,6 +50,7 @@ from dynamo.registry.validation import (
 
 __all__ = [
     "DEFAULT_SERVICE",
+    "MAX_ID",
     "OPEN_STATUSES",
     "ActionStatus",
     "ConflictError",

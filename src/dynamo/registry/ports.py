@@ -2,7 +2,8 @@
 
 Contract (checked by ``tests/contract/registry`` on every implementation):
 
-- ids are positive, increasing, never reused;
+- ids are positive, increasing, never reused, at most :data:`MAX_ID`; an id outside that range
+  is simply not found;
 - :meth:`RegistryStore.submit_request` and :meth:`RegistryStore.submit_lock` are atomic: the
   duplicate/renewal check and the write happen under one lock (and one transaction), so two
   identical submissions never create two records;
@@ -14,7 +15,7 @@ Contract (checked by ``tests/contract/registry`` on every implementation):
 from __future__ import annotations
 
 import threading
-from typing import Protocol
+from typing import Final, Protocol
 
 from dynamo.errors import NotFoundError
 from dynamo.registry.locks import (
@@ -39,7 +40,10 @@ from dynamo.registry.requests import (
     transition,
 )
 
-__all__ = ["MemoryRegistryStore", "RegistryStore"]
+__all__ = ["MAX_ID", "MemoryRegistryStore", "RegistryStore"]
+
+MAX_ID: Final = 2**63 - 1
+"""The largest id a request or lock can have (a signed 64-bit integer in every database)."""
 
 
 class RegistryStore(Protocol):

@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dynamo.errors import NotFoundError, StoreError
 from dynamo.registry import (
+    MAX_ID,
     OPEN_STATUSES,
     ActionStatus,
     LockDraft,
@@ -125,7 +126,7 @@ class SqlRegistryStore:
     def find_requests(self, query: RequestQuery) -> list[Request]:
         statement = select(requests.c.id).order_by(requests.c.id.desc()).limit(query.limit)
         if query.ids:
-            statement = statement.where(requests.c.id.in_(query.ids))
+            statement = statement.where(requests.c.id.in_(_storable(query.ids)))
         if query.kind is not None:
             statement = statement.where(requests.c.kind == query.kind.value)
         if query.statuses:
@@ -224,7 +225,7 @@ class SqlRegistryStore:
     def find_locks(self, query: LockQuery, now: int) -> list[ReplicaLock]:
         statement = select(replica_locks).order_by(replica_locks.c.id.desc())
         if query.ids:
-            statement = statement.where(replica_locks.c.id.in_(query.ids))
+            statement = statement.where(replica_locks.c.id.in_(_storable(query.ids)))
         if query.user is not None:
             statement = statement.where(replica_locks.c.user_name == query.user)
         if query.service is not None:
@@ -254,6 +255,11 @@ class SqlRegistryStore:
 def _message(exc: SQLAlchemyError) -> str:
     orig = getattr(exc, "orig", None)
     return str(orig if orig is not None else exc).strip().splitlines()[0]
+
+
+def _storable(ids: Sequence[int]) -> list[int]:
+    """The ids a row can have (a larger int cannot even be sent to SQLite)."""
+    return [i for i in ids if 1 <= i <= MAX_ID]
 
 
 def _new_id(key: Any) -> int:
@@ -313,7 +319,7 @@ def _update_status(conn: Connection, request: Request) -> None:
 
 
 def _one_request(conn: Connection, request_id: int, *, for_update: bool = True) -> Request:
-    found = _load_requests(conn, [request_id], for_update=for_update)
+    found = _load_requests(conn, _storable([request_id]), for_update=for_update)
     if not found:
         raise NotFoundError(f"no request with id {request_id}")
     return found[0]
@@ -384,6 +390,8 @@ def _request(
 
 
 def _one_lock(conn: Connection, lock_id: int, *, for_update: bool = True) -> ReplicaLock:
+    if not _storable([lock_id]):
+        raise NotFoundError(f"no lock with id {lock_id}")
     statement = select(replica_locks).where(replica_locks.c.id == lock_id)
     row = conn.execute(statement.with_for_update() if for_update else statement).first()
     if row is None:

@@ -142,3 +142,10 @@ def test_an_unknown_lock_id_is_not_found(registry_store: RegistryStore) -> None:
         registry_store.get_lock(7)
     with pytest.raises(NotFoundError):
         registry_store.release_lock(7, dn=DN, is_admin=True, now=NOW)
+
+
+@pytest.mark.parametrize("lock_id", [0, 2**63, 10**30])
+def test_an_id_no_row_can_have_is_not_found(registry_store: RegistryStore, lock_id: int) -> None:
+    with pytest.raises(NotFoundError):
+        registry_store.get_lock(lock_id)
+    assert registry_store.find_locks(LockQuery(ids=(lock_id,)), NOW) == []

@@ -186,3 +186,10 @@ def test_a_refused_transition_writes_nothing(registry_store: RegistryStore) -> N
         )
     stored = registry_store.get_request(request.id)
     assert (stored.status, stored.reject_reason, stored.actions) == ("rejected", "too big", ())
+
+
+@pytest.mark.parametrize("request_id", [0, -1, 2**63, 10**30])
+def test_an_id_no_row_can_have_is_not_found(registry_store: RegistryStore, request_id: int) -> None:
+    with pytest.raises(NotFoundError):
+        registry_store.get_request(request_id)
+    assert registry_store.find_requests(RequestQuery(ids=(request_id,))) == []

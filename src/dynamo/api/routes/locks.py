@@ -13,13 +13,27 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from dynamo.api.deps import service_of
-from dynamo.api.registry import LockView, identity, lock_view, now_of, registry_of
+from dynamo.api.registry import (
+    LockView,
+    identity,
+    list_allowed_methods,
+    lock_view,
+    now_of,
+    registry_of,
+)
 from dynamo.api.security import Principal, Role, Target, require
-from dynamo.registry import DEFAULT_SERVICE, LockQuery, RegistryStore, lock_draft, parse_expiry
+from dynamo.registry import (
+    DEFAULT_SERVICE,
+    MAX_ID,
+    LockQuery,
+    RegistryStore,
+    lock_draft,
+    parse_expiry,
+)
 from dynamo.registry.patterns import MAX_PATTERN_LENGTH
 from dynamo.server.service import InventoryService
 
@@ -32,6 +46,8 @@ Registry = Annotated[RegistryStore, Depends(registry_of)]
 Now = Annotated[int, Depends(now_of)]
 Locker = Annotated[Principal, Depends(require(Target.REGISTRY, Role.USER, Role.OPERATOR))]
 Pattern = Annotated[str, Field(min_length=1, max_length=MAX_PATTERN_LENGTH)]
+LockId = Annotated[int, Path(ge=1, le=MAX_ID, description="A lock id.")]
+Ids = Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None, Query(alias="id")]
 
 
 class LockIn(BaseModel):
@@ -73,7 +89,7 @@ async def lock_replicas(
 async def list_locks(
     registry: Registry,
     now: Now,
-    lock_id: Annotated[list[int] | None, Query(alias="id")] = None,
+    lock_id: Ids = None,
     user: str | None = None,
     service: str | None = None,
     item: str | None = None,
@@ -90,14 +106,14 @@ async def list_locks(
     return [lock_view(lock, now) for lock in found]
 
 
-@router.get("/locks/{lock_id}", response_model=LockView)
-async def get_lock(lock_id: int, registry: Registry, now: Now) -> LockView:
+@router.get("/locks/{lock_id:int}", response_model=LockView)
+async def get_lock(lock_id: LockId, registry: Registry, now: Now) -> LockView:
     """One lock."""
     return lock_view(await asyncio.to_thread(registry.get_lock, lock_id), now)
 
 
-@router.delete("/locks/{lock_id}", response_model=LockView)
-async def release_lock(lock_id: int, caller: Locker, registry: Registry, now: Now) -> LockView:
+@router.delete("/locks/{lock_id:int}", response_model=LockView)
+async def release_lock(lock_id: LockId, caller: Locker, registry: Registry, now: Now) -> LockView:
     """Release a lock (its owner or an admin); 409 if it was released already."""
     _, dn = identity(caller)
     released = await asyncio.to_thread(
@@ -108,3 +124,7 @@ async def release_lock(lock_id: int, caller: Locker, registry: Registry, now: No
         now=now,
     )
     return lock_view(released, now)
+
+
+list_allowed_methods(router, "/locks", ("GET", "POST"))
+list_allowed_methods(router, "/locks/{lock_id:int}", ("GET", "DELETE"))

@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from dynamo.api.deps import service_of
 from dynamo.api.registry import RequestView, identity, now_of, registry_of, request_view
 from dynamo.api.security import Principal, Role, Target, require
 from dynamo.registry import (
+    MAX_ID,
     RegistryStore,
     RequestDraft,
     RequestKind,
@@ -41,6 +42,8 @@ Now = Annotated[int, Depends(now_of)]
 Requester = Annotated[Principal, Depends(require(Target.REGISTRY, Role.USER, Role.OPERATOR))]
 Item = Annotated[str, Field(min_length=1, max_length=MAX_PATTERN_LENGTH)]
 SitePattern = Annotated[str, Field(min_length=1, max_length=MAX_PATTERN_LENGTH)]
+RequestId = Annotated[int, Path(ge=1, le=MAX_ID, description="A request id.")]
+Ids = Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None, Query(alias="id")]
 
 
 class _Body(BaseModel):
@@ -112,7 +115,7 @@ async def request_deletion(
 @router.get("/requests", response_model=list[RequestView])
 async def list_requests(
     registry: Registry,
-    request_id: Annotated[list[int] | None, Query(alias="id")] = None,
+    request_id: Ids = None,
     kind: RequestKind | None = None,
     request_status: Annotated[list[RequestStatus] | None, Query(alias="status")] = None,
     user: str | None = None,
@@ -133,14 +136,16 @@ async def list_requests(
     return [request_view(r) for r in await asyncio.to_thread(registry.find_requests, query)]
 
 
-@router.get("/requests/{request_id}", response_model=RequestView)
-async def get_request(request_id: int, registry: Registry) -> RequestView:
+@router.get("/requests/{request_id:int}", response_model=RequestView)
+async def get_request(request_id: RequestId, registry: Registry) -> RequestView:
     """One request with its items, sites and actions."""
     return request_view(await asyncio.to_thread(registry.get_request, request_id))
 
 
-@router.post("/requests/{request_id}/cancel", response_model=RequestView)
-async def cancel_request(request_id: int, caller: Requester, registry: Registry) -> RequestView:
+@router.post("/requests/{request_id:int}/cancel", response_model=RequestView)
+async def cancel_request(
+    request_id: RequestId, caller: Requester, registry: Registry
+) -> RequestView:
     """Cancel a request that is still ``new`` (409 otherwise); its owner or an operator."""
     _, dn = identity(caller)
     cancelled = await asyncio.to_thread(

@@ -147,3 +147,25 @@ async def test_the_routes_are_in_the_openapi_document(api: httpx.AsyncClient) ->
     paths = (await api.get("/api/v1/openapi.json")).json()["paths"]
     for path in ("/api/v1/requests/copy", "/api/v1/requests/{request_id}/cancel", "/api/v1/locks"):
         assert path in paths
+
+
+async def test_a_lock_id_out_of_range_is_a_400_not_a_500(api: httpx.AsyncClient) -> None:
+    assert (await api.get(f"/api/v1/locks/{10**30}")).status_code == 400
+    assert (await api.delete(f"/api/v1/locks/{2**63}", headers=ALICE)).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("PUT", "/api/v1/locks", "GET, POST"),
+        ("OPTIONS", "/api/v1/locks/1", "GET, DELETE"),
+        ("PATCH", "/api/v1/locks/1", "GET, DELETE"),
+    ],
+)
+async def test_another_method_is_a_405_listing_every_allowed_one(
+    api: httpx.AsyncClient, method: str, path: str, allow: str
+) -> None:
+    response = await api.request(method, path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == allow
+    assert response.json()["error"]["code"] == "method_not_allowed"

@@ -185,3 +185,15 @@ async def test_an_activated_request_cannot_be_cancelled(
 
 def test_the_default_registry_lives_in_the_inventory_database(app: FastAPI) -> None:
     assert isinstance(app.state.registry, SqlRegistryStore)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/requests/0", f"/api/v1/requests/{2**63}"])
+async def test_an_id_out_of_range_is_a_400_not_a_500(api: httpx.AsyncClient, path: str) -> None:
+    assert (await api.get(path)).status_code == 400
+    assert (await api.get("/api/v1/requests", params={"id": 10**30})).status_code == 400
+
+
+async def test_reading_a_create_route_is_a_405_not_a_bad_id(api: httpx.AsyncClient) -> None:
+    response = await api.get("/api/v1/requests/copy")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
