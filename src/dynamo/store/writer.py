@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, select, text, update
 
 from dynamo.errors import StoreError
 from dynamo.model import UpsertDataset
 from dynamo.store import schema
+from dynamo.store.bulk import format_copy_text
 from dynamo.store.plan import BlockKey, WritePlan
 from dynamo.store.sqlops import (
     IN_CHUNK,
@@ -251,19 +252,61 @@ def _upsert_children(conn: Connection, plan: WritePlan) -> None:
 
 
 def _upsert_files(conn: Connection, plan: WritePlan, bids: dict[BlockKey, int]) -> None:
-    files = schema.files
     targets = {lfn: bids[(f.dataset, f.block)] for lfn, f in plan.files.items()}
+    if conn.dialect.name == "postgresql" and len(targets) >= _COPY_FILES_FROM:
+        _copy_files(conn, plan, targets)
+        return
+    files = schema.files
     for batch in chunks(targets, lookup_chunk(conn)):
         query = select(files.c.lfn, files.c.block_id).where(is_any_of(conn, files.c.lfn, batch))
         for lfn, block_id in conn.execute(query):
             if block_id != targets[lfn]:
-                op = plan.files[lfn]
-                raise StoreError(
-                    f"file {lfn!r} is registered to another block; it cannot be registered "
-                    f"to {op.dataset}#{op.block} (delete it first)"
-                )
+                _raise_moved(plan, lfn)
     rows = [
         {"block_id": targets[f.lfn], "lfn": f.lfn, "size": f.size, "adler32": f.adler32}
         for f in plan.files.values()
     ]
     upsert(conn, schema.files, rows, ["lfn"])
+
+
+# From this many file rows, PostgreSQL gets them by COPY into a temporary table.
+_COPY_FILES_FROM = 2_000
+
+
+def _copy_files(conn: Connection, plan: WritePlan, targets: dict[str, int]) -> None:
+    """COPY the rows into a temporary table, check ownership with one join, upsert from it."""
+    conn.execute(
+        text(
+            "CREATE TEMPORARY TABLE files_in (block_id BIGINT NOT NULL, lfn VARCHAR(512) NOT NULL, "
+            "size BIGINT NOT NULL, adler32 VARCHAR(8) NOT NULL) ON COMMIT DROP"
+        )
+    )
+    rows = ((targets[f.lfn], f.lfn, f.size, f.adler32) for f in plan.files.values())
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy("COPY files_in (block_id, lfn, size, adler32) FROM STDIN") as copy:
+        copy.write(format_copy_text(rows))
+    moved = conn.execute(
+        text(
+            "SELECT i.lfn FROM files_in i JOIN files f ON f.lfn = i.lfn "
+            "WHERE f.block_id <> i.block_id LIMIT 1"
+        )
+    ).scalar()
+    if moved is not None:
+        _raise_moved(plan, moved)
+    conn.execute(
+        text(
+            "INSERT INTO files (block_id, lfn, size, adler32) "
+            "SELECT block_id, lfn, size, adler32 FROM files_in "
+            "ON CONFLICT (lfn) DO UPDATE SET block_id = excluded.block_id, "
+            "size = excluded.size, adler32 = excluded.adler32"
+        )
+    )
+    conn.execute(text("DROP TABLE files_in"))
+
+
+def _raise_moved(plan: WritePlan, lfn: str) -> None:
+    op = plan.files[lfn]
+    raise StoreError(
+        f"file {lfn!r} is registered to another block; it cannot be registered "
+        f"to {op.dataset}#{op.block} (delete it first)"
+    )

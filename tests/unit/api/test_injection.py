@@ -180,3 +180,16 @@ async def test_invalidating_a_dataset_removes_it_and_its_replicas(
     assert response.status_code == 200
     assert (await client.get(f"/api/v1/datasets/{DATASET}")).status_code == 404
     assert (await client.get("/api/v1/replicas")).json()["total"] == 0
+
+
+async def test_a_release_is_given_as_cycle_major_minor_suffix(client: httpx.AsyncClient) -> None:
+    body = injection()
+    body["datasets"][0]["software_version"] = "10_6_4_patch1"
+    assert (await client.post("/api/v1/inject", json=body, headers=OPERATOR)).status_code == 200
+    assert (await client.get(f"/api/v1/datasets/{NEW}")).json()[
+        "software_version"
+    ] == "10_6_4_patch1"
+    body["datasets"][0]["software_version"] = "10_x_4"
+    bad = await client.post("/api/v1/inject", json=body, headers=OPERATOR)
+    assert bad.status_code == 400
+    assert "software_version" in bad.json()["error"]["message"]

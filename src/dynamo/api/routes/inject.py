@@ -52,6 +52,14 @@ Name = Annotated[str, Field(min_length=1, max_length=512, pattern=r"^\S+$")]
 Label = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")]
 BlockName = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^\S+$")]
 DatasetName = Annotated[str, Field(min_length=1, max_length=512, pattern=r"^[^\s#]+$")]
+Release = Annotated[
+    str,
+    Field(
+        max_length=64,
+        pattern=r"^[0-9]{1,6}_[0-9]{1,6}_[0-9]{1,6}(_[A-Za-z0-9]+)?$",
+        description="CYCLE_MAJOR_MINOR[_SUFFIX], e.g. 10_6_4_patch1",
+    ),
+]
 
 
 class _Body(BaseModel):
@@ -74,7 +82,7 @@ class DatasetIn(_Body):
     name: DatasetName
     status: DatasetStatusName | None = None
     data_type: DataTypeName | None = None
-    software_version: Annotated[list[int | str], Field(min_length=4, max_length=4)] | None = None
+    software_version: Release | None = None
     is_open: bool | None = None
     blocks: list[BlockIn] = []
 
@@ -208,11 +216,12 @@ def _injection(body: InjectionIn) -> Injection:
     )
 
 
-def _version(parts: list[int | str] | None) -> tuple[int, int, int, str] | None:
-    if parts is None:
+def _version(release: str | None) -> tuple[int, int, int, str] | None:
+    """``10_6_4_patch1`` -> (10, 6, 4, "patch1"); the pattern has already been checked."""
+    if release is None:
         return None
-    cycle, major, minor, suffix = parts
-    return int(cycle), int(major), int(minor), str(suffix)
+    cycle, major, minor, *suffix = release.split("_", 3)
+    return int(cycle), int(major), int(minor), suffix[0] if suffix else ""
 
 
 async def _files_of_existing(
