@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Final
 
-from fastapi import APIRouter
 from pydantic import BaseModel
-from starlette.exceptions import HTTPException
 from starlette.requests import Request as HttpRequest
 
 from dynamo.api.security import Principal
@@ -24,31 +21,11 @@ __all__ = [
     "LockView",
     "RequestView",
     "identity",
-    "list_allowed_methods",
     "lock_view",
     "now_of",
     "registry_of",
     "request_view",
 ]
-
-
-_METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
-
-
-def list_allowed_methods(router: APIRouter, path: str, allowed: tuple[str, ...]) -> None:
-    """Answer every other method on ``path`` with 405 and ``Allow: <allowed>``.
-
-    Starlette's own 405 names the methods of the first route on a path only, which is wrong
-    for a path served by one handler per method. Call this after the path's real routes.
-    """
-    implied = {"HEAD"} if "GET" in allowed else set()
-    others = sorted(_METHODS - set(allowed) - implied)
-    header = {"Allow": ", ".join(allowed)}
-
-    async def method_not_allowed() -> None:
-        raise HTTPException(405, "Method Not Allowed", headers=header)
-
-    router.add_api_route(path, method_not_allowed, methods=others, include_in_schema=False)
 
 
 def registry_of(request: HttpRequest) -> RegistryStore:

@@ -20,7 +20,6 @@ from dynamo.api.deps import service_of
 from dynamo.api.registry import (
     LockView,
     identity,
-    list_allowed_methods,
     lock_view,
     now_of,
     registry_of,
@@ -124,7 +123,3 @@ async def release_lock(lock_id: LockId, caller: Locker, registry: Registry, now:
         now=now,
     )
     return lock_view(released, now)
-
-
-list_allowed_methods(router, "/locks", ("GET", "POST"))
-list_allowed_methods(router, "/locks/{lock_id:int}", ("GET", "DELETE"))
