@@ -11,6 +11,7 @@ performance.md B5.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import signal
@@ -31,12 +32,13 @@ import uvicorn
 
 from dynamo.api.app import create_app
 from dynamo.api.auth.authenticators import TrustedHeaderAuthenticator
-from dynamo.api.auth.directory import MemoryUserDirectory
+from dynamo.api.auth.directory import MemoryUserDirectory, SqlUserDirectory, UserExistsError
 from dynamo.api.security import Role, Target
 from dynamo.errors import ConfigurationError
 from dynamo.model import ChangeSet, UpsertGroup, UpsertSite
 from dynamo.server.service import InventoryService
 from dynamo.store import SqlInventoryStore
+from dynamo.store.engine import make_engine
 
 __all__ = ["ApiReport", "bench_api", "bench_inject"]
 
@@ -272,9 +274,19 @@ async def _drive(
 
 
 def bench_api(
-    url: str, *, clients: int = 16, duration: float = 30.0, seed: int = 0
+    url: str,
+    *,
+    clients: int = 16,
+    duration: float = 30.0,
+    seed: int = 0,
+    background_app: str | None = None,
 ) -> dict[str, Any]:
-    """Start ``dynamo server`` over ``url`` and drive it with ``clients`` concurrent clients."""
+    """Start ``dynamo server`` over ``url`` and drive it with ``clients`` concurrent clients.
+
+    With ``background_app`` (e.g. ``inventory-stats``, a read-only full scan), that application
+    is run again and again by the server's scheduler for the whole measurement, as Detox would
+    run during the day; the bench registers a bench user with the operator role to start it.
+    """
     port = _free_port()
     command = [
         sys.executable,
@@ -289,6 +301,9 @@ def bench_api(
         "--port",
         str(port),
     ]
+    if background_app is not None:
+        _grant_bench_user(url)
+        command += ["--trusted-dn-header", _HEADER]
     with tempfile.TemporaryFile() as log:
         server = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ)
@@ -298,15 +313,55 @@ def bench_api(
             load_started = time.perf_counter()
             names, sites = _sample_names(base, server, seed)
             load_seconds = time.perf_counter() - load_started
-            report = asyncio.run(_drive(port, names, sites, clients, duration, seed))
+            report, runs = asyncio.run(
+                _measure(base, port, names, sites, clients, duration, seed, background_app)
+            )
         finally:
             server.send_signal(signal.SIGINT)
             try:
                 server.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 server.kill()
-    figures: dict[str, Any] = {"clients": clients, "server_start_seconds": round(load_seconds, 1)}
+    figures: dict[str, Any] = {
+        "clients": clients,
+        "server_start_seconds": round(load_seconds, 1),
+        "background_app": background_app,
+        "background_runs": runs,
+    }
     return figures | report.to_dict()
+
+
+def _grant_bench_user(url: str) -> None:
+    directory = SqlUserDirectory(make_engine(url))
+    with contextlib.suppress(UserExistsError):  # a previous bench registered it
+        directory.add_user("dynamo-bench", _DN)
+    directory.grant("dynamo-bench", Role.OPERATOR, Target.APPLICATION)
+
+
+async def _measure(
+    base: str,
+    port: int,
+    names: list[str],
+    sites: list[str],
+    clients: int,
+    duration: float,
+    seed: int,
+    background_app: str | None,
+) -> tuple[ApiReport, list[dict[str, Any]]]:
+    runs: list[dict[str, Any]] = []
+    load = asyncio.create_task(_drive(port, names, sites, clients, duration, seed))
+    if background_app is not None:
+        async with httpx.AsyncClient(base_url=base, headers={_HEADER: _DN}, timeout=60) as control:
+            while not load.done():
+                started = await control.post(f"/api/v1/applications/{background_app}/runs", json={})
+                if started.status_code != 201:
+                    raise ConfigurationError(f"cannot start {background_app}: {started.text[:300]}")
+                run = started.json()
+                while run["finished"] is None:
+                    await asyncio.sleep(0.2)
+                    run = (await control.get(f"/api/v1/applications/runs/{run['id']}")).json()
+                runs.append({"status": run["status"], "seconds": run["finished"] - run["started"]})
+    return await load, runs
 
 
 def _sample_names(

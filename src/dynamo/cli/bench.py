@@ -226,11 +226,15 @@ def api(
     db: RequiredDb,
     clients: Annotated[int, typer.Option("--clients", help="Concurrent keep-alive clients.")] = 16,
     duration: Annotated[float, typer.Option("--duration", help="Seconds of load.")] = 30.0,
+    background_app: Annotated[
+        str | None,
+        typer.Option("--background-app", help="Keep this application running meanwhile."),
+    ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Read latency and throughput of a server over DB for the B5 mix of requests."""
     try:
-        report = bench_api(db, clients=clients, duration=duration)
+        report = bench_api(db, clients=clients, duration=duration, background_app=background_app)
     except DynamoError as exc:
         fail(exc)
     if json:

@@ -29,7 +29,9 @@ def test_bench_api_drives_a_real_server_process_without_errors(tmp_path: Path) -
         with_ral_echo=False,
     )
     build_database(db, tiny, seed=3)
-    report = bench_api(db, clients=4, duration=2.0)
+    report = bench_api(db, clients=4, duration=2.0, background_app="inventory-stats")
     assert report["errors"] == 0
+    assert report["background_runs"]
+    assert {run["status"] for run in report["background_runs"]} == {"done"}
     assert report["requests"] > 0
     assert set(report["by_kind"]) <= {"dataset", "blockreplicas", "site", "sites"}
