@@ -95,13 +95,17 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, code, str(exc.detail), headers=headers)
 
 
+_METHODS: Final = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
 def _allowed_methods(request: Request) -> set[str]:
-    """Every method of every route whose path matches (Starlette names only the first's)."""
+    """The methods some route fully matches at this path (Starlette names only the first's)."""
     allowed: set[str] = set()
     for route in request.app.routes:
-        match, _ = route.matches(request.scope)
-        if match is not Match.NONE:
-            allowed |= getattr(route, "methods", None) or set()
+        for method in _METHODS:
+            match, _ = route.matches({**request.scope, "method": method})
+            if match is Match.FULL:
+                allowed.add(method)
     return allowed
 
 

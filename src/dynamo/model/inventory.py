@@ -60,6 +60,7 @@ class Inventory:
         self.num_blocks = 0
         self.num_dataset_replicas = 0
         self.num_block_replicas = 0
+        self._final_sizes: dict[tuple[str, int | str], tuple[int, int]] = {}
 
     # ------------------------------------------------------------------ queries
 
@@ -116,8 +117,18 @@ class Inventory:
         """
         if not validated:
             validate(self, changeset)
-        for op in changeset.ops:
-            self._apply(op)
+        # A complete block replica (null sizes) holds its block as this ChangeSet leaves it,
+        # wherever the block's upsert stands in the ChangeSet: applying it again is a no-op.
+        self._final_sizes = {
+            (op.dataset, encode_block_name(op.name)): (op.size, op.num_files)
+            for op in changeset.ops
+            if isinstance(op, UpsertBlock)
+        }
+        try:
+            for op in changeset.ops:
+                self._apply(op)
+        finally:
+            self._final_sizes = {}
 
     def _apply(self, op: Operation) -> None:
         match op:
@@ -333,11 +344,16 @@ class Inventory:
                 self.unlink_dataset_replica(replica)
 
     def _upsert_block_replica(self, op: UpsertBlockReplica) -> None:
-        block = self.datasets[op.dataset].blocks[encode_block_name(op.block)]
+        key = encode_block_name(op.block)
+        block = self.datasets[op.dataset].blocks[key]
         site = self.sites[op.site]
         group = self.groups[op.group]
-        size = block.size if op.size is None else op.size
-        num_files = block.num_files if op.num_files is None else op.num_files
+        if op.size is None or op.num_files is None:
+            size, num_files = self._final_sizes.get(
+                (op.dataset, key), (block.size, block.num_files)
+            )
+        else:
+            size, num_files = op.size, op.num_files
         replica = block.find_replica(site)
         if replica is None:
             self.link_block_replica(

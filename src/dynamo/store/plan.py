@@ -159,10 +159,8 @@ class _Planner:
                 self._upsert_block_replica(op)
 
     def _upsert_block_replica(self, op: UpsertBlockReplica) -> None:
-        if op.size is None or op.num_files is None:
-            size, num_files = self.block_sizes((op.dataset, op.block))
-        else:
-            size, num_files = op.size, op.num_files
+        # Null sizes: complete, i.e. the block as this ChangeSet leaves it (a NULL row).
+        size, num_files = op.size, op.num_files
         key = (op.dataset, op.block, op.site)
         self.plan.block_replicas[key] = BlockReplicaRow(
             op.dataset,

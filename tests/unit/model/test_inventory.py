@@ -317,3 +317,21 @@ def test_group_and_partition_names_may_contain_inner_spaces_as_in_cms() -> None:
 def test_group_names_with_outer_spaces_or_control_whitespace_are_rejected(name: str) -> None:
     with pytest.raises(InvalidChangeSetError, match="names are non-empty"):
         Inventory().apply(ChangeSet.of([UpsertGroup(name=name)]))
+
+
+def test_a_complete_replica_holds_its_block_as_the_changeset_leaves_it(
+    inventory: Inventory,
+) -> None:
+    changeset = ChangeSet.of(
+        [
+            UpsertBlockReplica(dataset=DATASET, block=BLOCK, site="T2_US_MIT", group="AnalysisOps"),
+            UpsertBlock(dataset=DATASET, name=BLOCK, size=3 * TB, num_files=300),
+        ]
+    )
+    inventory.apply(changeset)
+    replica = inventory.find_block_replica(DATASET, BLOCK, "T2_US_MIT")
+    assert replica is not None
+    assert replica.is_complete()
+    once = describe(inventory)
+    inventory.apply(changeset)
+    assert describe(inventory) == once

@@ -164,9 +164,6 @@ async def test_another_method_is_a_405(api: httpx.AsyncClient, method: str, path
     assert response.json()["error"]["code"] == "method_not_allowed"
 
 
-# The shared 405 handler (api/errors.py) walks app.routes, which FastAPI 0.165 fills with
-# _IncludedRouter objects that have no ``methods``: the header comes out empty for every path.
-@pytest.mark.xfail(strict=True, reason="api/errors.py: Allow is empty behind include_router")
 async def test_a_405_lists_every_allowed_method(api: httpx.AsyncClient) -> None:
     response = await api.put("/api/v1/locks")
     assert response.headers["allow"] == "GET, POST"
