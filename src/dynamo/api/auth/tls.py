@@ -118,6 +118,33 @@ class TlsH11Protocol(H11Protocol):
             self.app = _with_tls(self.config.loaded_app, tls_extension(ssl_object))
 
 
+def _http_protocol() -> type[asyncio.Protocol]:
+    """The httptools parser (C, ~2x faster per request) when installed, else h11 (Python)."""
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:
+        return TlsH11Protocol
+
+    class TlsHttpToolsProtocol(HttpToolsProtocol):
+        """uvicorn's httptools protocol, plus the ASGI TLS extension (as TlsH11Protocol)."""
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            ssl_object = transport.get_extra_info("ssl_object")
+            if isinstance(ssl_object, ssl.SSLObject):
+                self.app = _with_tls(self.config.loaded_app, tls_extension(ssl_object))
+
+    return TlsHttpToolsProtocol
+
+
+def _event_loop() -> str:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return "asyncio"
+    return "uvloop"
+
+
 def uvicorn_config(app: ASGIApp, settings: ServerConfig, **options: Any) -> uvicorn.Config:
     """A uvicorn configuration serving ``app`` as ``settings`` say: TLS with client
     certificates when a certificate is configured, else plain HTTP. ``options`` go to
@@ -135,5 +162,11 @@ def uvicorn_config(app: ASGIApp, settings: ServerConfig, **options: Any) -> uvic
             ) from exc
         tls["ssl_context_factory"] = lambda _config, _default: context
     return uvicorn.Config(
-        app, host=settings.host, port=settings.port, http=TlsH11Protocol, **tls, **options
+        app,
+        host=settings.host,
+        port=settings.port,
+        http=_http_protocol(),
+        loop=_event_loop(),
+        **tls,
+        **options,
     )
