@@ -5,7 +5,10 @@ Views are built from the live image on the event loop thread and hold only plain
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pydantic import BaseModel
+from starlette.responses import Response
 
 from dynamo.model import Block, BlockReplica, Dataset, DatasetReplica, Inventory, Site
 
@@ -20,6 +23,7 @@ __all__ = [
     "block_view",
     "dataset_replica_view",
     "dataset_view",
+    "json_of",
     "site_view",
 ]
 
@@ -171,3 +175,16 @@ def block_replica_view(replica: BlockReplica) -> BlockReplicaView:
         is_complete=replica.is_complete(),
         last_update=replica.last_update,
     )
+
+
+def json_of(model: BaseModel | Sequence[BaseModel]) -> Response:
+    """A JSON response of already-built views, serialized once by pydantic-core.
+
+    Routes that return it keep their ``response_model`` for the OpenAPI document; FastAPI
+    passes a Response through without validating the views a second time.
+    """
+    if isinstance(model, BaseModel):
+        body = model.__pydantic_serializer__.to_json(model)
+    else:
+        body = b"[" + b",".join(m.__pydantic_serializer__.to_json(m) for m in model) + b"]"
+    return Response(body, media_type="application/json")

@@ -294,6 +294,9 @@ class Inventory:
             self.unlink_dataset_replica(replica)
         self.num_blocks -= len(dataset.blocks)
         del self.datasets[name]
+        # Break the dataset <-> block cycle, so reference counting frees them even when the
+        # server has frozen its image out of the cyclic collector's reach.
+        dataset.blocks.clear()
 
     def _upsert_block(self, op: UpsertBlock) -> None:
         dataset = self.datasets[op.dataset]

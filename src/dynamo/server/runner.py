@@ -176,13 +176,17 @@ class ForkRunner:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()
+        # A server that froze its image at load keeps it frozen: unfreezing would hand the
+        # whole image back to the collector, whose full passes stall the event loop.
+        was_frozen = gc.get_freeze_count() > 0
         gc.freeze()
         try:
             pid = os.fork()
             if pid == 0:  # pragma: no cover - the child leaves through os._exit
                 _child_main(context, log_fd, write_fd, self.child_hooks)
         finally:
-            gc.unfreeze()  # the parent's objects are collectable again
+            if not was_frozen:
+                gc.unfreeze()  # the parent's objects are collectable again
             os.close(log_fd)
             os.close(write_fd)
         log.info("run %d: %s forked as pid %d (log %s)", run_id, app.name, pid, path)

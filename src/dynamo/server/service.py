@@ -17,6 +17,7 @@ atomic on its own; callers that need all-or-nothing keep under the bound.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -81,6 +82,10 @@ class InventoryService:
         seconds = time.perf_counter() - started
         counts = ", ".join(f"{n:,} {kind}" for kind, n in inventory.counts().items())
         log.info("loaded the inventory at log seq %d in %.1f s: %s", seq, seconds, counts)
+        # The image lives as long as the server: keep the cyclic collector from walking it
+        # (a full collection over millions of objects would stall the event loop).
+        gc.collect()
+        gc.freeze()
         return cls(store, inventory, seq, clock=clock)
 
     @property

@@ -13,6 +13,7 @@ from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
+from starlette.responses import Response
 
 from dynamo.api.deps import service_of
 from dynamo.api.views import (
@@ -21,6 +22,7 @@ from dynamo.api.views import (
     SiteView,
     block_view,
     dataset_view,
+    json_of,
     site_view,
 )
 from dynamo.errors import NotFoundError
@@ -102,22 +104,22 @@ async def list_datasets(
 
 
 @router.get("/datasets/{name:path}/blocks", response_model=list[BlockView])
-async def list_blocks(service: Service, name: str) -> list[BlockView]:
+async def list_blocks(service: Service, name: str) -> Response:
     """The blocks of a dataset."""
     dataset = find_dataset(service.inventory, name)
-    return [block_view(block) for block in dataset.blocks.values()]
+    return json_of([block_view(block) for block in dataset.blocks.values()])
 
 
 @router.get("/datasets/{name:path}", response_model=DatasetView)
-async def get_dataset(service: Service, name: str) -> DatasetView:
+async def get_dataset(service: Service, name: str) -> Response:
     """One dataset, with its size, file count and the sites holding a replica."""
-    return dataset_view(find_dataset(service.inventory, name))
+    return json_of(dataset_view(find_dataset(service.inventory, name)))
 
 
 @router.get("/sites", response_model=SitePage)
 async def list_sites(
     service: Service, name: NameGlob = "*", limit: Limit = 1000, after: After = None
-) -> SitePage:
+) -> Response:
     """Sites with their quota, usage and occupancy per partition."""
     inventory = service.inventory
     items, following = page(
@@ -127,16 +129,16 @@ async def list_sites(
         limit,
         after,
     )
-    return SitePage(items=items, next=following)
+    return json_of(SitePage(items=items, next=following))
 
 
 @router.get("/sites/{name}", response_model=SiteView)
-async def get_site(service: Service, name: str) -> SiteView:
+async def get_site(service: Service, name: str) -> Response:
     """One site, with its quota, usage and occupancy per partition."""
     site = service.inventory.sites.get(name)
     if site is None:
         raise NotFoundError(f"no site named {name!r}")
-    return site_view(site, service.inventory)
+    return json_of(site_view(site, service.inventory))
 
 
 @router.get("/partitions", response_model=list[PartitionView])

@@ -27,6 +27,7 @@ from dynamo.api.views import (
     DatasetReplicaView,
     block_replica_view,
     dataset_replica_view,
+    json_of,
 )
 from dynamo.errors import NotFoundError
 from dynamo.model import BlockReplica, DatasetReplica, Inventory
@@ -162,7 +163,9 @@ async def list_dataset_replicas(
         return _ndjson(found, dataset_replica_view)  # type: ignore[arg-type]
     matched = list(found)
     chosen = matched[offset : offset + limit]
-    return DatasetReplicaPage(items=[dataset_replica_view(r) for r in chosen], total=len(matched))
+    return json_of(
+        DatasetReplicaPage(items=[dataset_replica_view(r) for r in chosen], total=len(matched))
+    )
 
 
 @router.get(
@@ -186,7 +189,9 @@ async def list_block_replicas(
         return _ndjson(found, block_replica_view)  # type: ignore[arg-type]
     matched = list(found)
     chosen = matched[offset : offset + limit]
-    return BlockReplicaPage(items=[block_replica_view(r) for r in chosen], total=len(matched))
+    return json_of(
+        BlockReplicaPage(items=[block_replica_view(r) for r in chosen], total=len(matched))
+    )
 
 
 @router.get("/files", response_model=list[FileView])
