@@ -15,12 +15,10 @@ import contextlib
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,12 +26,12 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-import uvicorn
 
 from dynamo.api.app import create_app
 from dynamo.api.auth.authenticators import TrustedHeaderAuthenticator
 from dynamo.api.auth.directory import MemoryUserDirectory, SqlUserDirectory, UserExistsError
 from dynamo.api.security import Role, Target
+from dynamo.bench.serving import ThreadServer, free_port
 from dynamo.errors import ConfigurationError
 from dynamo.model import ChangeSet, UpsertGroup, UpsertSite
 from dynamo.server.service import InventoryService
@@ -44,37 +42,6 @@ __all__ = ["ApiReport", "bench_api", "bench_inject"]
 
 _DN = "/DC=org/DC=dynamo/OU=bench/CN=injector"
 _HEADER = "X-Bench-Client-DN"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-class _ThreadServer:
-    """uvicorn serving an ASGI app on a loopback port from a thread, for the duration of a with."""
-
-    def __init__(self, app: Any) -> None:
-        self.port = _free_port()
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise ConfigurationError("the benchmark server did not start in 30 s")
-            time.sleep(0.02)
-        return f"http://127.0.0.1:{self.port}"
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
 
 
 def _bodies(
@@ -145,7 +112,7 @@ def bench_inject(
             app = create_app(service, authenticator=TrustedHeaderAuthenticator(directory, _HEADER))
             calls: list[float] = []
             injected = 0
-            with _ThreadServer(app) as base, httpx.Client(base_url=base, timeout=600) as client:
+            with ThreadServer(app) as base, httpx.Client(base_url=base, timeout=600) as client:
                 started = time.perf_counter()
                 for body in _bodies(files, blocks, datasets, per_call, seed):
                     count = sum(len(b["files"]) for d in body["datasets"] for b in d["blocks"])
@@ -287,7 +254,7 @@ def bench_api(
     is run again and again by the server's scheduler for the whole measurement, as Detox would
     run during the day; the bench registers a bench user with the operator role to start it.
     """
-    port = _free_port()
+    port = free_port()
     command = [
         sys.executable,
         "-m",

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from dynamo.bench.serving import free_port
 from dynamo.storage.posix import PosixStorage
 from dynamo.storage.tfc import TrivialFileCatalog, load_storage_xml, parse_storage_xml
 
@@ -85,12 +86,6 @@ def bench_pfn(
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _seed_tree(root: Path, count: int, per_directory: int) -> None:
     for index in range(count):
         directory = root / f"d{index // per_directory:05d}"
@@ -100,7 +95,7 @@ def _seed_tree(root: Path, count: int, per_directory: int) -> None:
 
 
 def _start_xrootd(data: Path, workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
-    port = _free_port()
+    port = free_port()
     admin = workdir / "admin"
     admin.mkdir()
     admin.chmod(0o777)

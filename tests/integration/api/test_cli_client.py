@@ -7,20 +7,17 @@ double named as such), so these tests are about the client and the routes.
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from starlette.requests import Request
 from typer.testing import CliRunner
 
 from doubles import toy_compiler
 from dynamo.api.app import create_app
 from dynamo.api.security import Principal, Role, Target
+from dynamo.bench.serving import ThreadServer, free_port
 from dynamo.cli.main import app
 from dynamo.server.service import InventoryService
 from dynamo.store import SqlInventoryStore
@@ -39,13 +36,6 @@ class EveryoneIsOperator:
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def server_url(tmp_path: Path) -> Iterator[str]:
     store = SqlInventoryStore.open(f"sqlite:///{tmp_path}/cli.sqlite", upgrade=True)
@@ -55,18 +45,8 @@ def server_url(tmp_path: Path) -> Iterator[str]:
         InventoryService.load(store, partition_compiler=toy_compiler),
         authenticator=EveryoneIsOperator(),
     )
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(api, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.025)
-    assert server.started, "the test server did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with ThreadServer(api) as url:
+        yield url
     store.close()
 
 
@@ -144,6 +124,6 @@ def test_a_server_error_is_printed_with_its_code_and_a_non_zero_exit(
 
 
 def test_an_unreachable_server_is_a_clear_error() -> None:
-    result = runner.invoke(app, ["ls", "datasets", "--server", f"http://127.0.0.1:{_free_port()}"])
+    result = runner.invoke(app, ["ls", "datasets", "--server", f"http://127.0.0.1:{free_port()}"])
     assert result.exit_code == 2
     assert "cannot reach the Dynamo server" in result.output

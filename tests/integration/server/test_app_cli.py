@@ -4,14 +4,10 @@ the scheduler started by the application's lifespan (so children fork from that 
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sched_support import make_scheduler
 from starlette.requests import Request
 from typer.testing import CliRunner
@@ -19,6 +15,7 @@ from typer.testing import CliRunner
 from doubles import toy_compiler
 from dynamo.api.app import create_app
 from dynamo.api.security import Principal, Role, Target
+from dynamo.bench.serving import ThreadServer
 from dynamo.cli.main import app
 from dynamo.server.service import InventoryService
 from dynamo.store import SqlInventoryStore
@@ -34,13 +31,6 @@ class EveryoneIsApplicationAdmin:
         return Principal(dn="/CN=ops", grants=frozenset({(Role.ADMIN, Target.APPLICATION)}))
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def server_url(tmp_path: Path) -> Iterator[str]:
     store = SqlInventoryStore.open(f"sqlite:///{tmp_path}/cli.sqlite", upgrade=True)
@@ -49,18 +39,8 @@ def server_url(tmp_path: Path) -> Iterator[str]:
     service = InventoryService.load(store, partition_compiler=toy_compiler)
     scheduler = make_scheduler(service, store, tmp_path / "work")
     api = create_app(service, authenticator=EveryoneIsApplicationAdmin(), scheduler=scheduler)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(api, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(400):
-        if server.started:
-            break
-        time.sleep(0.025)
-    assert server.started, "the test server did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    with ThreadServer(api) as url:
+        yield url
     store.close()
 
 
