@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -14,6 +14,7 @@ from dynamo.api.routes import (
     inject,
     inventory,
     locks,
+    naming,
     replicas,
     requests,
     status,
@@ -23,6 +24,7 @@ from dynamo.api.security import AnonymousAuthenticator, Authenticator
 from dynamo.registry import RegistryStore
 from dynamo.server.scheduler import Scheduler
 from dynamo.server.service import InventoryService
+from dynamo.storage.tfc import TrivialFileCatalog
 from dynamo.store.registry import registry_store_for
 
 __all__ = ["API_PREFIX", "create_app"]
@@ -36,6 +38,7 @@ def create_app(
     authenticator: Authenticator | None = None,
     registry: RegistryStore | None = None,
     scheduler: Scheduler | None = None,
+    catalogs: Mapping[str, TrivialFileCatalog] | None = None,
 ) -> FastAPI:
     """The application serving ``service``; callers are identified by ``authenticator``
     (default: everyone anonymous, which allows reads only). ``scheduler``, if given, is started
@@ -62,6 +65,7 @@ def create_app(
         responses=ERROR_RESPONSES,
     )
     app.state.service = service
+    app.state.catalogs = dict(catalogs or {})
     app.state.authenticator = authenticator or AnonymousAuthenticator()
     # Requests and locks: next to the service's store unless given.
     app.state.registry = registry if registry is not None else registry_store_for(service.store)
@@ -71,6 +75,7 @@ def create_app(
     app.include_router(status.router, prefix=API_PREFIX)
     app.include_router(inventory.router, prefix=API_PREFIX)
     app.include_router(replicas.router, prefix=API_PREFIX)
+    app.include_router(naming.router, prefix=API_PREFIX)
     app.include_router(inject.router, prefix=API_PREFIX)
     app.include_router(whoami.router, prefix=API_PREFIX)
     app.include_router(applications.router, prefix=API_PREFIX)

@@ -17,6 +17,7 @@ from dynamo.policy import partition_compiler
 from dynamo.server.config import ServerConfig, load_config
 from dynamo.server.scheduler import build_scheduler
 from dynamo.server.service import InventoryService
+from dynamo.storage.catalogs import load_catalog
 from dynamo.store import SqlInventoryStore
 
 __all__ = ["serve"]
@@ -71,7 +72,15 @@ def serve(
             SqlUserDirectory(store.engine), trusted_dn_header=settings.trusted_dn_header
         )
         scheduler = build_scheduler(service, store, settings.scheduler)
-        app = create_app(service, authenticator=authenticator, scheduler=scheduler)
+        catalogs = {
+            entry.site: load_catalog(
+                entry.path, site=entry.site, volume=entry.volume, protocol=entry.protocol
+            )
+            for entry in settings.catalogs
+        }
+        app = create_app(
+            service, authenticator=authenticator, scheduler=scheduler, catalogs=catalogs
+        )
         server_config = uvicorn_config(app, settings, log_level="info")
     except DynamoError as exc:
         fail(exc)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,39 @@ from dynamo.errors import ConfigurationError
 from dynamo.server.schedconfig import SchedulerConfig
 
 __all__ = ["ServerConfig", "load_config"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CatalogConfig:
+    """The file catalog of a site: a CMS storage.xml or storage.json (and, for storage.json,
+    which volume and protocol to take)."""
+
+    site: str
+    path: Path
+    volume: str | None = None
+    protocol: str | None = None
+
+
+def _catalogs(table: Mapping[str, Any], base: Path, where: str) -> tuple[CatalogConfig, ...]:
+    """``[catalogs]``: ``SITE = "path"`` or ``SITE = {path = "...", volume = "...", ...}``."""
+    found = []
+    for site, value in table.items():
+        entry = {"path": value} if isinstance(value, str) else dict(value)
+        unknown = sorted(set(entry) - {"path", "volume", "protocol"})
+        if unknown or "path" not in entry:
+            raise ConfigurationError(
+                f"{where}: [catalogs] {site}: give a path (and optionally volume, protocol)"
+                + (f"; unknown keys {', '.join(unknown)}" if unknown else "")
+            )
+        found.append(
+            CatalogConfig(
+                site=site,
+                path=base / str(entry["path"]),
+                volume=entry.get("volume"),
+                protocol=entry.get("protocol"),
+            )
+        )
+    return tuple(found)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,6 +74,7 @@ class ServerConfig:
     trusted_dn_header: str | None = None
     allow_http: bool = False
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    catalogs: tuple[CatalogConfig, ...] = ()
 
     @property
     def uses_tls(self) -> bool:
@@ -86,14 +121,15 @@ def load_config(path: Path | None) -> ServerConfig:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigurationError(f"{path}: {exc}") from exc
     section = data.get("server", {})
-    known = {f.name for f in fields(ServerConfig)} - {"scheduler"}
+    known = {f.name for f in fields(ServerConfig)} - {"scheduler", "catalogs"}
     unknown = sorted(set(section) - known)
     if unknown:
         raise ConfigurationError(f"{path}: unknown keys in [server]: {', '.join(unknown)}")
     scheduler = SchedulerConfig.from_mapping(
         data.get("scheduler", {}), base=path.parent, where=str(path)
     )
+    catalogs = _catalogs(data.get("catalogs", {}), path.parent, str(path))
     try:
-        return ServerConfig(**section, scheduler=scheduler)
+        return ServerConfig(**section, scheduler=scheduler, catalogs=catalogs)
     except TypeError as exc:
         raise ConfigurationError(f"{path}: {exc}") from exc
