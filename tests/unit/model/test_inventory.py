@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gc
+import uuid
 
 import pytest
 
@@ -343,15 +344,26 @@ def test_a_complete_replica_holds_its_block_as_the_changeset_leaves_it(
 
 def test_a_deleted_dataset_is_freed_even_when_the_image_is_frozen(inventory: Inventory) -> None:
     """The server freezes its image out of the cyclic collector: deletion must leave no cycle."""
+    name = f"/Frozen{uuid.uuid4().hex}/Run2018A-v1/AOD"  # no other test makes these objects
+    inventory.apply(
+        ChangeSet.of(
+            [
+                UpsertDataset(name=name),
+                UpsertBlock(dataset=name, name="b1", size=1, num_files=1),
+                UpsertDatasetReplica(dataset=name, site="T2_US_MIT"),
+                UpsertBlockReplica(dataset=name, block="b1", site="T2_US_MIT"),
+            ]
+        )
+    )
     gc.collect()
     gc.freeze()
     try:
-        inventory.apply(ChangeSet.of([DeleteDataset(name=DATASET)]))
+        inventory.apply(ChangeSet.of([DeleteDataset(name=name)]))
     finally:
         gc.unfreeze()  # objects still alive are listed again; nothing is collected here
     alive = [
         o
         for o in gc.get_objects()
-        if type(o) in (Dataset, Block) and getattr(o, "name", None) in (DATASET, BLOCK, BLOCK2)
+        if (type(o) is Dataset and o.name == name) or (type(o) is Block and o.dataset.name == name)
     ]
     assert alive == []
