@@ -24,6 +24,7 @@ unreachable servers and unknown failures are worth a retry::
 from __future__ import annotations
 
 import errno as _errno
+from pathlib import Path
 
 from dynamo.errors import DynamoError
 
@@ -40,6 +41,7 @@ __all__ = [
     "StorageTimeout",
     "StorageUnavailable",
     "StorageUnsupported",
+    "check_download",
     "error_from_errno",
     "error_from_message",
 ]
@@ -118,6 +120,16 @@ class ChecksumMismatch(StorageError):  # noqa: N818
         super().__init__(message, path=path)
         self.expected = expected
         self.actual = actual
+
+
+def check_download(path: str, local: Path, actual: str, expected: str | None) -> None:
+    """Remove ``local`` and raise ChecksumMismatch unless ``actual`` is the ``expected`` adler32
+    (nothing to check when ``expected`` is None)."""
+    if expected is not None and actual != expected.lower():
+        local.unlink(missing_ok=True)
+        raise ChecksumMismatch(
+            f"adler32 {actual} != expected {expected}", path=path, expected=expected, actual=actual
+        )
 
 
 class StorageUnsupported(StorageError):  # noqa: N818

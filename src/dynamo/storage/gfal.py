@@ -29,6 +29,7 @@ from dynamo.storage.errors import (
     StorageIsDirectory,
     StorageNotFound,
     StorageUnsupported,
+    check_download,
     error_from_errno,
 )
 from dynamo.storage.ports import (
@@ -217,11 +218,7 @@ class GfalStorage:
         except self._gfal2.GError as exc:
             raise translate_gfal_error(exc, path) from exc
         if checksum is not None:
-            actual = adler32_file(local)
-            if actual != checksum.lower():
-                local.unlink(missing_ok=True)
-                message = f"adler32 {actual} != expected {checksum}"
-                raise ChecksumMismatch(message, path=path, expected=checksum, actual=actual)
+            check_download(path, local, adler32_file(local), checksum)
 
     def _download_params(self) -> Any:
         params = self._ctx.transfer_parameters()

@@ -31,6 +31,7 @@ from dynamo.storage.errors import (
     StorageTimeout,
     StorageUnavailable,
     StorageUnsupported,
+    check_download,
     error_from_message,
 )
 from dynamo.storage.ports import (
@@ -284,15 +285,7 @@ class S3Storage:
             for chunk in body.iter_chunks(CHUNK_SIZE):
                 value = zlib.adler32(chunk, value)
                 out.write(chunk)
-        actual = adler32_hex(value)
-        if checksum is not None and actual != checksum.lower():
-            local.unlink(missing_ok=True)
-            raise ChecksumMismatch(
-                f"adler32 {actual} != expected {checksum}",
-                path=path,
-                expected=checksum,
-                actual=actual,
-            )
+        check_download(path, local, adler32_hex(value), checksum)
 
     def copy_from(
         self,

@@ -20,6 +20,7 @@ from dynamo.storage.errors import (
     StorageTimeout,
     StorageUnavailable,
     StorageUnsupported,
+    check_download,
     error_from_errno,
     error_from_message,
 )
@@ -245,15 +246,7 @@ class XRootDStorage:
             raise StorageIsDirectory("is a directory", path=path)
         self._copy(self.url(path), str(local.resolve()), path, checksum=None, force=True)
         if checksum is not None:
-            actual = adler32_file(local)
-            if actual != checksum.lower():
-                local.unlink(missing_ok=True)
-                raise ChecksumMismatch(
-                    f"adler32 {actual} != expected {checksum}",
-                    path=path,
-                    expected=checksum,
-                    actual=actual,
-                )
+            check_download(path, local, adler32_file(local), checksum)
 
     def copy_from(
         self,
