@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Annotated
 
+from fastapi import Depends
 from pydantic import BaseModel
 from starlette.requests import Request as HttpRequest
 
@@ -19,6 +21,8 @@ from dynamo.registry import RegistryStore, ReplicaLock, Request, RequestKind, Re
 __all__ = [
     "ActionView",
     "LockView",
+    "Now",
+    "Registry",
     "RequestView",
     "identity",
     "lock_view",
@@ -127,3 +131,9 @@ def lock_view(lock: ReplicaLock, now: int) -> LockView:
         released=lock.released,
         active=lock.is_active(now),
     )
+
+
+Registry = Annotated[RegistryStore, Depends(registry_of)]
+"""A route parameter receiving the registry store."""
+Now = Annotated[int, Depends(now_of)]
+"""A route parameter receiving the current time (epoch seconds, from app.state.clock)."""

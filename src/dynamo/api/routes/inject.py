@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from dynamo.api.deps import service_of
+from dynamo.api.deps import Service
 from dynamo.api.enums import (
     DatasetStatusName,
     DataTypeName,
@@ -46,7 +46,6 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["injection"])
 
-Service = Annotated[InventoryService, Depends(service_of)]
 Writer = Annotated[Principal, Depends(require(Target.INVENTORY, Role.OPERATOR))]
 Name = Annotated[str, Field(min_length=1, max_length=512, pattern=r"^\S+$")]
 Label = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")]

@@ -11,11 +11,11 @@ from collections.abc import Callable, Collection, Iterable
 from fnmatch import fnmatchcase
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from starlette.responses import Response
 
-from dynamo.api.deps import service_of
+from dynamo.api.deps import Service
 from dynamo.api.views import (
     BlockView,
     DatasetView,
@@ -27,13 +27,11 @@ from dynamo.api.views import (
 )
 from dynamo.errors import NotFoundError
 from dynamo.model import Dataset, Inventory
-from dynamo.server.service import InventoryService
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["inventory"])
 
-Service = Annotated[InventoryService, Depends(service_of)]
 Limit = Annotated[int, Query(ge=1, le=10_000, description="Items per page.")]
 After = Annotated[str | None, Query(description="Last name of the previous page.")]
 NameGlob = Annotated[str, Query(description="Name or glob (* and ?).")]

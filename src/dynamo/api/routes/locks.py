@@ -16,33 +16,28 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from dynamo.api.deps import service_of
+from dynamo.api.deps import Service
 from dynamo.api.registry import (
     LockView,
+    Now,
+    Registry,
     identity,
     lock_view,
-    now_of,
-    registry_of,
 )
 from dynamo.api.security import Principal, Role, Target, require
 from dynamo.registry import (
     DEFAULT_SERVICE,
     MAX_ID,
     LockQuery,
-    RegistryStore,
     lock_draft,
     parse_expiry,
 )
 from dynamo.registry.patterns import MAX_PATTERN_LENGTH
-from dynamo.server.service import InventoryService
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["locks"])
 
-Service = Annotated[InventoryService, Depends(service_of)]
-Registry = Annotated[RegistryStore, Depends(registry_of)]
-Now = Annotated[int, Depends(now_of)]
 Locker = Annotated[Principal, Depends(require(Target.REGISTRY, Role.USER, Role.OPERATOR))]
 Pattern = Annotated[str, Field(min_length=1, max_length=MAX_PATTERN_LENGTH)]
 LockId = Annotated[int, Path(ge=1, le=MAX_ID, description="A lock id.")]

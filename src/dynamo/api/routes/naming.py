@@ -16,17 +16,14 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from starlette.requests import Request
 
-from dynamo.api.deps import service_of
+from dynamo.api.deps import Service
 from dynamo.errors import NotFoundError
 from dynamo.model import StorageType
-from dynamo.server.service import InventoryService
 from dynamo.storage.tfc import TrivialFileCatalog
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["naming", "statistics"])
-
-Service = Annotated[InventoryService, Depends(service_of)]
 
 
 class Translation(BaseModel):

@@ -16,11 +16,11 @@ from fnmatch import fnmatchcase
 from typing import Annotated, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from starlette.responses import Response, StreamingResponse
 
-from dynamo.api.deps import service_of
+from dynamo.api.deps import Service
 from dynamo.api.routes.inventory import find_dataset
 from dynamo.api.views import (
     BlockReplicaView,
@@ -31,13 +31,11 @@ from dynamo.api.views import (
 )
 from dynamo.errors import NotFoundError
 from dynamo.model import BlockReplica, DatasetReplica, Inventory
-from dynamo.server.service import InventoryService
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["replicas"])
 
-Service = Annotated[InventoryService, Depends(service_of)]
 SiteFilter = Annotated[str | None, Query(description="Site name or glob.")]
 DatasetFilter = Annotated[str | None, Query(description="Dataset name or glob.")]
 GroupFilter = Annotated[str | None, Query(description="Owner group; 'null' for the null group.")]

@@ -15,8 +15,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from dynamo.api.deps import service_of
-from dynamo.api.registry import RequestView, identity, now_of, registry_of, request_view
+from dynamo.api.deps import Service
+from dynamo.api.registry import Now, Registry, RequestView, identity, request_view
 from dynamo.api.security import Principal, Role, Target, require
 from dynamo.registry import (
     MAX_ID,
@@ -30,15 +30,11 @@ from dynamo.registry import (
 )
 from dynamo.registry.patterns import MAX_PATTERN_LENGTH
 from dynamo.registry.validation import MAX_ITEMS
-from dynamo.server.service import InventoryService
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["requests"])
 
-Service = Annotated[InventoryService, Depends(service_of)]
-Registry = Annotated[RegistryStore, Depends(registry_of)]
-Now = Annotated[int, Depends(now_of)]
 Requester = Annotated[Principal, Depends(require(Target.REGISTRY, Role.USER, Role.OPERATOR))]
 Item = Annotated[str, Field(min_length=1, max_length=MAX_PATTERN_LENGTH)]
 SitePattern = Annotated[str, Field(min_length=1, max_length=MAX_PATTERN_LENGTH)]
