@@ -4,6 +4,8 @@
   ``"postgresql"`` or ``"mysql"``); each one is dropped at teardown.
 - ``sqlite_url``, ``postgresql_url``, ``mysql_url``: one fresh database each.
 
+Also the hypothesis profile: ``DYNAMO_HYPOTHESIS_PROFILE=ci`` derandomizes every property test.
+
 PostgreSQL is expected on 127.0.0.1:5432 (user postgres, trust auth) and MariaDB on
 127.0.0.1:3306 (root, empty password); override with ``DYNAMO_TEST_POSTGRESQL`` and
 ``DYNAMO_TEST_MYSQL`` (server URLs without a database). An unreachable server makes the test
@@ -19,6 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError
@@ -32,6 +35,12 @@ SERVER_URLS = {
 BACKENDS = ("sqlite", "postgresql", "mysql")
 
 DatabaseUrlFactory = Callable[[str], str]
+
+# CI runs every property test with a fixed derivation of its examples (``.ci/run`` sets the
+# profile), so a landing never depends on the luck of the draw; local runs stay random and
+# keep finding new cases.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.load_profile(os.environ.get("DYNAMO_HYPOTHESIS_PROFILE", "default"))
 
 
 def _unique_name(worker_id: str) -> str:

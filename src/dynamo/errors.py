@@ -10,6 +10,7 @@ and message). Subclasses also inherit the matching builtin so callers may catch 
      +-- ConfigurationError (ValueError)        bad configuration or command-line input
      +-- StoreError (RuntimeError)              the database failed or disagrees with the inventory
      |    +-- SchemaVersionError                the database schema is not at the code's revision
+     |    +-- StoreConflictError                the write contradicts what the database holds (409)
      +-- NotFoundError (LookupError)            a named object does not exist
 """
 
@@ -22,6 +23,7 @@ __all__ = [
     "InvalidChangeSetError",
     "NotFoundError",
     "SchemaVersionError",
+    "StoreConflictError",
     "StoreError",
 ]
 
@@ -65,6 +67,12 @@ class SchemaVersionError(StoreError):
     """The database schema is not at the revision this code expects (run the migrations)."""
 
     code = "schema_version"
+
+
+class StoreConflictError(StoreError):
+    """The write contradicts rows only the database holds (a file already in another block)."""
+
+    code = "conflict"
 
 
 class NotFoundError(DynamoError, LookupError):

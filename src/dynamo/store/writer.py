@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection, bindparam, delete, select, text, update
 
-from dynamo.errors import StoreError
+from dynamo.errors import StoreConflictError, StoreError
 from dynamo.model import UpsertDataset
 from dynamo.store import schema
 from dynamo.store.bulk import format_copy_text
@@ -306,7 +306,7 @@ def _copy_files(conn: Connection, plan: WritePlan, targets: dict[str, int]) -> N
 
 def _raise_moved(plan: WritePlan, lfn: str) -> None:
     op = plan.files[lfn]
-    raise StoreError(
+    raise StoreConflictError(
         f"file {lfn!r} is registered to another block; it cannot be registered "
         f"to {op.dataset}#{op.block} (delete it first)"
     )

@@ -16,7 +16,7 @@ from inventory_ops import (
     toy_compiler,
 )
 
-from dynamo.errors import InvalidChangeSetError, StoreError
+from dynamo.errors import InvalidChangeSetError, StoreConflictError, StoreError
 from dynamo.model import (
     ChangeSet,
     DeleteBlock,
@@ -100,7 +100,7 @@ def test_a_failed_write_leaves_store_and_inventory_untouched(
             UpsertFile(lfn=lfn(BLOCK, 0), dataset="/New/Dataset/AOD", block="b1", size=1000),
         ]
     )
-    with pytest.raises(StoreError, match="registered to another block"):
+    with pytest.raises(StoreConflictError, match="registered to another block"):
         store.commit(stolen, loaded)
     assert describe(loaded) == before
     assert store.last_seq() == seq

@@ -138,6 +138,23 @@ async def test_an_injection_referring_to_an_unknown_site_is_rejected_whole(
     assert (describe(service.inventory), service.seq) == (before, seq)
 
 
+async def test_a_file_already_in_another_block_is_a_409_and_changes_nothing(
+    client: httpx.AsyncClient, service: InventoryService
+) -> None:
+    first = await client.post("/api/v1/inject", json=injection(), headers=OPERATOR)
+    assert first.status_code == 200, first.text
+    before, seq = describe(service.inventory), service.seq
+    body = injection()
+    body["datasets"][0]["blocks"][0]["name"] = "another-block"
+    body["dataset_replicas"][0]["block_replicas"] = [{"block": "another-block"}]
+    response = await client.post("/api/v1/inject", json=body, headers=OPERATOR)
+    assert response.status_code == 409, response.text
+    error = response.json()["error"]
+    assert error["code"] == "conflict"
+    assert f"file {lfn(0)!r} is registered to another block" in error["message"]
+    assert (describe(service.inventory), service.seq) == (before, seq)
+
+
 async def test_injection_without_an_identity_is_401_and_without_the_role_403(
     client: httpx.AsyncClient,
 ) -> None:
