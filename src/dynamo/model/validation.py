@@ -54,6 +54,8 @@ class _Shadow:
             k: set() for k in ("site", "group", "dataset", "block", "dreplica")
         }
         self.supers: set[str] = set()
+        # deleted at some point, even if re-created since: their resident children are gone
+        self.wiped: dict[str, set[object]] = {"dataset": set(), "site": set()}
 
     def _in(self, kind: str, key: object, resident: bool) -> bool:
         if key in self.created[kind]:
@@ -83,9 +85,7 @@ class _Shadow:
             return True
         dataset = self.inv.datasets.get(key[0])
         resident = (
-            dataset is not None
-            and key[1] in dataset.blocks
-            and key[0] not in self.deleted["dataset"]
+            dataset is not None and key[1] in dataset.blocks and key[0] not in self.wiped["dataset"]
         )
         return resident and key not in self.deleted["block"]
 
@@ -100,8 +100,8 @@ class _Shadow:
             site is not None
             and dataset is not None
             and dataset in site.dataset_replicas
-            and key[0] not in self.deleted["dataset"]
-            and key[1] not in self.deleted["site"]
+            and key[0] not in self.wiped["dataset"]
+            and key[1] not in self.wiped["site"]
         )
         return resident and key not in self.deleted["dreplica"]
 
@@ -113,6 +113,8 @@ class _Shadow:
     def delete(self, kind: str, key: object) -> None:
         self.created[kind].discard(key)
         self.deleted[kind].add(key)
+        if kind in self.wiped:
+            self.wiped[kind].add(key)
         if kind == "dataset":
             self._drop_children(key, 0)
         elif kind == "site":

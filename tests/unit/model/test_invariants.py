@@ -10,6 +10,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -197,3 +198,28 @@ InventoryMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 test_inventory_invariants_hold_under_random_changesets = InventoryMachine.TestCase
+
+
+def test_a_block_deleted_with_its_dataset_is_gone_when_the_dataset_is_recreated() -> None:
+    """Found by the state machine above: validation let the recreated dataset's old blocks
+    count as present, and apply then failed half-way."""
+    inventory = Inventory()
+    block = "b8bacdd2-b6c9-11e2-809b-003048f0e7dc"
+    inventory.apply(
+        ChangeSet.of(
+            [
+                UpsertSite(name="T2_US_MIT"),
+                UpsertDataset(name="/A/Run2018A-v1/AOD"),
+                UpsertBlock(dataset="/A/Run2018A-v1/AOD", name=block, size=1, num_files=1),
+                UpsertDatasetReplica(dataset="/A/Run2018A-v1/AOD", site="T2_US_MIT"),
+            ]
+        )
+    )
+    ops = [
+        DeleteDataset(name="/A/Run2018A-v1/AOD"),
+        UpsertDataset(name="/A/Run2018A-v1/AOD"),
+        UpsertBlockReplica(dataset="/A/Run2018A-v1/AOD", block=block, site="T2_US_MIT"),
+    ]
+    with pytest.raises(InvalidChangeSetError, match="block"):
+        inventory.apply(ChangeSet.of(ops))
+    assert inventory.datasets["/A/Run2018A-v1/AOD"].blocks  # nothing was applied
