@@ -27,7 +27,7 @@ from dynamo.errors import DynamoError, StoreError
 from dynamo.model import ChangeSet, Inventory, Operation
 from dynamo.model.partitioning import PartitionCompiler
 from dynamo.model.validation import validate
-from dynamo.store import InventoryStore, ProgressCallback
+from dynamo.store import InventoryStore, ProgressCallback, SideWrite
 
 __all__ = ["DEFAULT_CHUNK_OPS", "CommitResult", "InventoryService", "PartialCommitError"]
 
@@ -98,13 +98,15 @@ class InventoryService:
         """The log sequence number of the last ChangeSet applied to the image."""
         return self._seq
 
-    async def commit(self, changeset: ChangeSet) -> int:
+    async def commit(self, changeset: ChangeSet, *, also: SideWrite | None = None) -> int:
         """Persist ``changeset`` and apply it to the image; returns its log seq.
 
-        Raises InvalidChangeSetError or StoreError, in which case nothing changed.
+        ``also`` writes more in the same transaction (history, queues; see
+        :data:`dynamo.store.SideWrite`). Raises InvalidChangeSetError or StoreError, in which
+        case nothing changed.
         """
         async with self._write_lock:
-            return await self._write_and_apply(changeset)
+            return await self._write_and_apply(changeset, also)
 
     async def commit_chunked(
         self, ops: Sequence[Operation], *, chunk_ops: int = DEFAULT_CHUNK_OPS
@@ -152,8 +154,10 @@ class InventoryService:
                 ) from exc
         return CommitResult(tuple(seqs), len(ops))
 
-    async def _write_and_apply(self, changeset: ChangeSet) -> int:
-        seq = await asyncio.to_thread(self.store.write, changeset, self._inventory)
+    async def _write_and_apply(self, changeset: ChangeSet, also: SideWrite | None = None) -> int:
+        seq = await asyncio.to_thread(self.store.write, changeset, self._inventory, also=also)
+        if not changeset:
+            return seq
         # On the loop thread, so reads see all or nothing; write() validated it against this
         # very state under the write lock.
         self._inventory.apply(changeset, validated=True)

@@ -11,23 +11,84 @@ Entry points::
 ``MemoryInventoryStore`` implements the same :class:`InventoryStore` port in memory.
 """
 
+from dynamo.store.detox_queries import (
+    CycleDecision,
+    CycleDeletion,
+    CycleLine,
+    CycleMode,
+    CyclePolicy,
+    CycleSite,
+    CycleStatus,
+    DetoxCycle,
+    KeysetPage,
+    Verdict,
+    cycle_decisions,
+    cycle_deletions,
+    cycle_lines,
+    cycle_policy,
+    cycle_sites,
+    get_cycle,
+    iter_decisions,
+    latest_cycles,
+    list_cycles,
+)
 from dynamo.store.engine import make_engine, normalize_url
 from dynamo.store.filecache import DEFAULT_FILE_CACHE_BLOCKS, FileCache
 from dynamo.store.migration import check_schema, current_revision, head_revision, migrate
-from dynamo.store.ports import InventoryStore, MemoryInventoryStore, ProgressCallback
+from dynamo.store.popularity import (
+    AccessRecord,
+    AccessRecordError,
+    MemoryPopularityStore,
+    PopularityStore,
+    SqlPopularityStore,
+    dataset_access_summary,
+    popularity_store_for,
+    prune_accesses,
+    record_accesses,
+)
+from dynamo.store.ports import InventoryStore, MemoryInventoryStore, ProgressCallback, SideWrite
 from dynamo.store.sql import SqlInventoryStore
 
 __all__ = [
     "DEFAULT_FILE_CACHE_BLOCKS",
+    "AccessRecord",
+    "AccessRecordError",
+    "CycleDecision",
+    "CycleDeletion",
+    "CycleLine",
+    "CycleMode",
+    "CyclePolicy",
+    "CycleSite",
+    "CycleStatus",
+    "DetoxCycle",
     "FileCache",
     "InventoryStore",
+    "KeysetPage",
     "MemoryInventoryStore",
+    "MemoryPopularityStore",
+    "PopularityStore",
     "ProgressCallback",
+    "SideWrite",
     "SqlInventoryStore",
+    "SqlPopularityStore",
+    "Verdict",
     "check_schema",
     "current_revision",
+    "cycle_decisions",
+    "cycle_deletions",
+    "cycle_lines",
+    "cycle_policy",
+    "cycle_sites",
+    "dataset_access_summary",
+    "get_cycle",
     "head_revision",
+    "iter_decisions",
+    "latest_cycles",
+    "list_cycles",
     "make_engine",
     "migrate",
     "normalize_url",
+    "popularity_store_for",
+    "prune_accesses",
+    "record_accesses",
 ]

@@ -15,30 +15,44 @@ Contract of every store (checked by ``tests/contract/store``):
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
-from dynamo.errors import StoreError
+from dynamo.errors import StoreConflictError, StoreError
 from dynamo.model import Block, ChangeSet, File, Inventory, PartitionCompiler
 from dynamo.model.validation import validate
 from dynamo.store.plan import BlockKey, WritePlan, plan_changeset
 
-__all__ = ["InventoryStore", "MemoryInventoryStore", "ProgressCallback"]
+__all__ = ["InventoryStore", "MemoryInventoryStore", "ProgressCallback", "SideWrite"]
 
 ProgressCallback = Callable[[str, int, int | None], None]
 """``progress(stage, done, total)``: rows of ``stage`` loaded so far, and the total if known."""
+
+SideWrite = Callable[[Any, int | None], None]
+"""``also(connection, seq)``: more writes inside a commit's transaction (history, queues).
+
+``connection`` is the backend's (a SQLAlchemy Connection for the SQL store, None in memory);
+``seq`` is the log seq being written, None when the ChangeSet is empty. If it raises, nothing
+of the commit is kept (the SQL store raises StoreError for a database failure in it).
+"""
 
 
 class InventoryStore(Protocol):
     """Durable storage of the inventory: the commit protocol, the load, the log and the files."""
 
-    def commit(self, changeset: ChangeSet, inventory: Inventory) -> int:
+    def commit(
+        self, changeset: ChangeSet, inventory: Inventory, *, also: SideWrite | None = None
+    ) -> int:
         """Validate, persist with one log entry, then apply to ``inventory``; returns the seq."""
         ...
 
-    def write(self, changeset: ChangeSet, inventory: Inventory) -> int:
+    def write(
+        self, changeset: ChangeSet, inventory: Inventory, *, also: SideWrite | None = None
+    ) -> int:
         """Validate against ``inventory`` and persist, without applying; returns the seq.
 
-        The caller applies the ChangeSet to ``inventory`` before its next write.
+        ``also`` runs inside the same transaction (see :data:`SideWrite`). An empty ChangeSet
+        writes no log entry: only ``also`` runs, and the last seq is returned. The caller
+        applies the ChangeSet to ``inventory`` before its next write.
         """
         ...
 
@@ -80,20 +94,30 @@ class MemoryInventoryStore:
         self._files: dict[str, File] = {}
         self._by_block: dict[BlockKey, set[str]] = {}
 
-    def commit(self, changeset: ChangeSet, inventory: Inventory) -> int:
-        seq = self.write(changeset, inventory)
+    def commit(
+        self, changeset: ChangeSet, inventory: Inventory, *, also: SideWrite | None = None
+    ) -> int:
+        seq = self.write(changeset, inventory, also=also)
         inventory.apply(changeset, validated=True)
         return seq
 
-    def write(self, changeset: ChangeSet, inventory: Inventory) -> int:
+    def write(
+        self, changeset: ChangeSet, inventory: Inventory, *, also: SideWrite | None = None
+    ) -> int:
+        last = self._log[-1][0] if self._log else 0
+        if not changeset:
+            if also is not None:
+                also(None, None)
+            return last
         validate(inventory, changeset)
         plan = plan_changeset(changeset, inventory)
         self._check_files(plan)
         blob = changeset.to_msgpack()
+        if also is not None:
+            also(None, last + 1)  # before anything is kept: if it raises, nothing is
         self._write_files(plan)
-        seq = self._log[-1][0] + 1 if self._log else 1
-        self._log.append((seq, blob))
-        return seq
+        self._log.append((last + 1, blob))
+        return last + 1
 
     def _is_deleted(self, file: File, plan: WritePlan) -> bool:
         return (
@@ -108,7 +132,7 @@ class MemoryInventoryStore:
             if old is None or (old.dataset, old.block) == (op.dataset, op.block):
                 continue
             if not self._is_deleted(old, plan):
-                raise StoreError(
+                raise StoreConflictError(
                     f"file {lfn!r} is registered to another block; it cannot be registered "
                     f"to {op.dataset}#{op.block} (delete it first)"
                 )

@@ -29,7 +29,7 @@ from dynamo.store.filecache import DEFAULT_FILE_CACHE_BLOCKS, FileCache
 from dynamo.store.loader import load_into
 from dynamo.store.migration import check_schema, migrate
 from dynamo.store.plan import plan_changeset
-from dynamo.store.ports import ProgressCallback
+from dynamo.store.ports import ProgressCallback, SideWrite
 from dynamo.store.writer import write_plan
 
 __all__ = ["LOG_PAGE", "SqlInventoryStore"]
@@ -87,14 +87,16 @@ class SqlInventoryStore:
 
     # ------------------------------------------------------------------ commit
 
-    def commit(self, changeset: ChangeSet, inventory: Inventory) -> int:
+    def commit(
+        self, changeset: ChangeSet, inventory: Inventory, *, also: SideWrite | None = None
+    ) -> int:
         """Validate, write rows + one log row in one transaction, then apply in memory.
 
         Raises InvalidChangeSetError (nothing written, nothing applied) or StoreError (the
         transaction failed and was rolled back; nothing applied). Returns the log seq.
         """
         with self._commit_lock:
-            seq = self.write(changeset, inventory)
+            seq = self.write(changeset, inventory, also=also)
             try:
                 inventory.apply(changeset, validated=True)
             except DynamoError as exc:  # pragma: no cover - validated by write()
@@ -103,7 +105,9 @@ class SqlInventoryStore:
                 ) from exc
             return seq
 
-    def write(self, changeset: ChangeSet, inventory: Inventory) -> int:
+    def write(
+        self, changeset: ChangeSet, inventory: Inventory, *, also: SideWrite | None = None
+    ) -> int:
         """Validate against ``inventory`` and write rows + one log row in one transaction.
 
         The inventory is only read. The caller applies the ChangeSet to it before the next
@@ -111,6 +115,9 @@ class SqlInventoryStore:
         does so on its event loop, where reads run, so no read sees a half-applied ChangeSet.
         """
         with self._commit_lock:
+            if not changeset:
+                self._write_alone(also)
+                return self.last_seq()
             validate(inventory, changeset)
             plan = plan_changeset(changeset, inventory)
             blob = changeset.to_msgpack()
@@ -128,6 +135,8 @@ class SqlInventoryStore:
                     if key is None:  # pragma: no cover - every backend reports the new seq
                         raise StoreError("the database did not report the new log seq")
                     seq = int(key[0])
+                    if also is not None:
+                        also(conn, seq)
             except SQLAlchemyError as exc:
                 raise StoreError(
                     f"commit of {len(changeset)} operations failed, nothing was written: "
@@ -135,6 +144,15 @@ class SqlInventoryStore:
                 ) from exc
             self.file_cache.invalidate(touched, plan.delete_datasets)
             return seq
+
+    def _write_alone(self, also: SideWrite | None) -> None:
+        if also is None:
+            return
+        try:
+            with self._writer() as conn:
+                also(conn, None)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"write failed, nothing was written: {_driver_message(exc)}") from exc
 
     @contextmanager
     def _writer(self) -> Iterator[Connection]:

@@ -3,13 +3,14 @@
 - :mod:`.inventory` -- the inventory tables and ``inventory_log`` (migration 0001);
 - :mod:`.registry` -- copy and deletion requests, replica locks (migration 0002);
 - :mod:`.auth` -- users and their roles (migration 0003);
-- :mod:`.applications` -- application runs of the scheduler (migration 0004).
+- :mod:`.applications` -- application runs of the scheduler (migration 0004);
+- :mod:`.detox` -- Detox history, the deletion queue, popularity access records (0005).
 
 Change a module and add a migration together; a contract test checks on every backend that the
 migrations produce exactly ``metadata``.
 """
 
-from dynamo.store.schema import applications, auth, registry
+from dynamo.store.schema import applications, auth, detox, registry
 from dynamo.store.schema.base import metadata
 from dynamo.store.schema.inventory import (
     INVENTORY_TABLES,
@@ -33,6 +34,7 @@ __all__ = [
     "blocks",
     "dataset_replicas",
     "datasets",
+    "detox",
     "files",
     "groups",
     "inventory_log",
