@@ -1,0 +1,84 @@
+"""Reversible edits of an inventory image, for planners that must see the state after a step.
+
+:class:`ImageEditor` unlinks block and dataset replicas through the inventory's graph
+primitives (so sizes, usage and counts follow) and remembers what it did; :meth:`restore`
+links everything back and puts every container it touched back in its original order, so the
+inventory is indistinguishable from before (``describe()`` and iteration order alike).
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from dynamo.model import Block, BlockReplica, Dataset, DatasetReplica, Inventory, Site
+
+__all__ = ["ImageEditor"]
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class ImageEditor:
+    """See the module docstring. Not thread-safe; one editor per image at a time."""
+
+    def __init__(self, inventory: Inventory) -> None:
+        self.inventory = inventory
+        self._undo: list[BlockReplica | DatasetReplica] = []
+        self._block_lists: dict[int, tuple[Block, list[BlockReplica]]] = {}
+        self._replica_maps: dict[int, tuple[DatasetReplica, dict[Block, BlockReplica]]] = {}
+        self._dataset_maps: dict[int, tuple[Dataset, dict[Site, DatasetReplica]]] = {}
+        self._site_maps: dict[int, tuple[Site, dict[Dataset, DatasetReplica]]] = {}
+
+    @property
+    def num_edits(self) -> int:
+        return len(self._undo)
+
+    def unlink(self, replica: BlockReplica) -> None:
+        """Take a block replica out of the image (its dataset replica stays)."""
+        block = replica.block
+        if id(block) not in self._block_lists:
+            self._block_lists[id(block)] = (block, list(block.replicas))
+        owner = replica.site.dataset_replicas[block.dataset]
+        if id(owner) not in self._replica_maps:
+            self._replica_maps[id(owner)] = (owner, dict(owner.block_replicas))
+        self.inventory.unlink_block_replica(replica)
+        self._undo.append(replica)
+
+    def unlink_dataset_replica(self, replica: DatasetReplica) -> None:
+        """Take a dataset replica and its remaining block replicas out of the image."""
+        for block_replica in list(replica.block_replicas.values()):
+            self.unlink(block_replica)
+        dataset, site = replica.dataset, replica.site
+        if id(dataset) not in self._dataset_maps:
+            self._dataset_maps[id(dataset)] = (dataset, dict(dataset.replicas))
+        if id(site) not in self._site_maps:
+            self._site_maps[id(site)] = (site, dict(site.dataset_replicas))
+        self.inventory.unlink_dataset_replica(replica)
+        self._undo.append(replica)
+
+    def restore(self) -> None:
+        """Undo every edit, newest first, and restore the original container orders."""
+        inventory = self.inventory
+        while self._undo:
+            item = self._undo.pop()
+            if isinstance(item, DatasetReplica):
+                inventory.link_dataset_replica(item)
+            else:
+                inventory.link_block_replica(item)
+        for block, replicas in self._block_lists.values():
+            block.replicas[:] = replicas
+        for owner, block_map in self._replica_maps.values():
+            _reorder(owner.block_replicas, block_map)
+        for dataset, site_map in self._dataset_maps.values():
+            _reorder(dataset.replicas, site_map)
+        for site, dataset_map in self._site_maps.values():
+            _reorder(site.dataset_replicas, dataset_map)
+        self._block_lists.clear()
+        self._replica_maps.clear()
+        self._dataset_maps.clear()
+        self._site_maps.clear()
+
+
+def _reorder(live: dict[K, V], original: dict[K, V]) -> None:
+    live.clear()
+    live.update(original)
