@@ -12,6 +12,8 @@ trusted_dn_header = ""         # e.g. "X-SSL-Client-S-DN" behind a trusted front
 allow_http = false             # plain HTTP, only on a loopback address
 
 [scheduler]                    # applications and schedules: see dynamo.server.schedconfig
+
+[detox]                        # partitions, policy files, producers: see dynamo.detox.config
 ```
 """
 
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from dynamo.detox import DetoxConfig
 from dynamo.errors import ConfigurationError
 from dynamo.server.schedconfig import SchedulerConfig
 
@@ -75,6 +78,7 @@ class ServerConfig:
     allow_http: bool = False
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     catalogs: tuple[CatalogConfig, ...] = ()
+    detox: DetoxConfig = field(default_factory=DetoxConfig)
 
     @property
     def uses_tls(self) -> bool:
@@ -121,7 +125,7 @@ def load_config(path: Path | None) -> ServerConfig:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigurationError(f"{path}: {exc}") from exc
     section = data.get("server", {})
-    known = {f.name for f in fields(ServerConfig)} - {"scheduler", "catalogs"}
+    known = {f.name for f in fields(ServerConfig)} - {"scheduler", "catalogs", "detox"}
     unknown = sorted(set(section) - known)
     if unknown:
         raise ConfigurationError(f"{path}: unknown keys in [server]: {', '.join(unknown)}")
@@ -130,6 +134,10 @@ def load_config(path: Path | None) -> ServerConfig:
     )
     catalogs = _catalogs(data.get("catalogs", {}), path.parent, str(path))
     try:
-        return ServerConfig(**section, scheduler=scheduler, catalogs=catalogs)
+        detox = DetoxConfig.from_table(data.get("detox", {}), base_dir=path.parent)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{path}: {exc}") from exc
+    try:
+        return ServerConfig(**section, scheduler=scheduler, catalogs=catalogs, detox=detox)
     except TypeError as exc:
         raise ConfigurationError(f"{path}: {exc}") from exc

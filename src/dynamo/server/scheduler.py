@@ -25,10 +25,12 @@ import dataclasses
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
+from dynamo.detox import COMMIT_RECORD, DetoxConfig, commit_records
+from dynamo.detox.history import abandon_planned
 from dynamo.errors import ConfigurationError, DynamoError, NotFoundError
 from dynamo.server.applications import (
     Application,
@@ -38,12 +40,13 @@ from dynamo.server.applications import (
     RunStateError,
 )
 from dynamo.server.builtin_apps import builtin_registry
+from dynamo.server.detox_app import DetoxApp
 from dynamo.server.runner import ChildOutcome, ChildProcess, ForkRunner
 from dynamo.server.schedconfig import SchedulerConfig
 from dynamo.server.schedule import Pending, admit
 from dynamo.server.schedules import ScheduleDriver, ScheduleView
 from dynamo.server.service import InventoryService
-from dynamo.store import SqlInventoryStore
+from dynamo.store import SideWrite, SqlInventoryStore, make_engine
 from dynamo.store.appruns import AppRun, RunMode, RunStatus, RunStore, SqlRunStore
 
 __all__ = ["RecordSink", "ScheduleView", "Scheduler", "build_scheduler"]
@@ -53,8 +56,9 @@ log = logging.getLogger(__name__)
 P = ParamSpec("P")
 T = TypeVar("T")
 
-RecordSink = Callable[[AppRun, list[dict[str, Any]]], Awaitable[None]]
-"""Stores the records of a committed write run (registry and history tables of later issues)."""
+RecordSink = Callable[[AppRun, list[dict[str, Any]]], SideWrite]
+"""Turns the records of a write run into writes made inside its commit's transaction (history,
+queues): the ChangeSet and the records are kept together or not at all."""
 
 
 @dataclass(slots=True)
@@ -306,10 +310,12 @@ class Scheduler:
             return
         log_seq: int | None = None
         try:
-            if result.changeset:
-                log_seq = await self.service.commit(result.changeset)
+            also = None
             if result.records and self.record_sink is not None:
-                await self.record_sink(run, result.records)
+                also = self.record_sink(run, result.records)
+            if result.changeset or also is not None:
+                seq = await self.service.commit(result.changeset, also=also)
+                log_seq = seq if result.changeset else None
         except DynamoError as exc:
             await self._finish(
                 run,
@@ -378,9 +384,12 @@ def build_scheduler(
     store: SqlInventoryStore,
     config: SchedulerConfig,
     registry: ApplicationRegistry | None = None,
+    *,
+    detox: DetoxConfig | None = None,
 ) -> Scheduler | None:
     """The server's scheduler (None when ``config.enabled`` is false): runs recorded in the
-    store's database, children that forget the store's pooled connections."""
+    store's database, children that forget the store's pooled connections, the built-in
+    applications and Detox, and the record sink that commits their records."""
     if not config.enabled:
         return None
     engine = store.engine
@@ -389,8 +398,30 @@ def build_scheduler(
         child_hooks=[lambda: engine.dispose(close=False)],
         kill_grace=config.kill_grace,
     )
-    registry = registry if registry is not None else builtin_registry()
-    return Scheduler(service, registry, SqlRunStore(engine), runner, config)
+    if registry is None:
+        registry = builtin_registry()
+        url = engine.url
+        registry.register(DetoxApp(detox or DetoxConfig(), lambda: make_engine(url)))
+    abandoned = abandon_planned(engine, now=int(time.time()))
+    if abandoned:
+        log.warning("%d Detox cycles planned by a previous server were never committed", abandoned)
+    return Scheduler(
+        service, registry, SqlRunStore(engine), runner, config, record_sink=record_sink
+    )
+
+
+def record_sink(run: AppRun, records: list[dict[str, Any]]) -> SideWrite:
+    """The server's record sink: each record kind written by its application's own code."""
+    kinds = {record.get("kind") for record in records}
+    if kinds - {COMMIT_RECORD}:
+        raise ConfigurationError(
+            f"run {run.id}: records of unknown kinds {sorted(map(str, kinds))}"
+        )
+
+    def write(connection: Any, seq: int | None) -> None:
+        commit_records(connection, records, seq, int(time.time()))
+
+    return write
 
 
 def _exit_reason(exit_code: int) -> str:

@@ -18,7 +18,7 @@ from dynamo.server.applications import ApplicationNotAuthorizedError
 from dynamo.server.schedconfig import IntervalEntry
 from dynamo.server.scheduler import Scheduler
 from dynamo.server.service import InventoryService
-from dynamo.store import SqlInventoryStore
+from dynamo.store import SideWrite, SqlInventoryStore
 from dynamo.store.appruns import AppRun, RunMode, RunStatus
 from unit.model.conftest import DATASET
 
@@ -163,13 +163,17 @@ async def test_records_without_a_sink_fail_the_run_and_commit_nothing(
     assert service.seq == 1
 
 
-async def test_records_go_to_the_sink_after_the_commit(
+async def test_records_are_written_inside_the_commit_transaction(
     service: InventoryService, store: SqlInventoryStore, tmp_path: Path
 ) -> None:
-    seen: list[tuple[int, list[dict[str, Any]]]] = []
+    seen: list[tuple[int | None, list[dict[str, Any]]]] = []
 
-    async def sink(run: AppRun, records: list[dict[str, Any]]) -> None:
-        seen.append((service.seq, records))
+    def sink(run: AppRun, records: list[dict[str, Any]]) -> SideWrite:
+        def write(connection: object, seq: int | None) -> None:
+            assert connection is not None
+            seen.append((seq, records))
+
+        return write
 
     scheduler = make_scheduler(service, store, tmp_path / "work")
     scheduler.record_sink = sink
