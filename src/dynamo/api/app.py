@@ -11,10 +11,12 @@ from dynamo import __version__
 from dynamo.api.errors import ERROR_RESPONSES, document_errors, install_error_handlers
 from dynamo.api.routes import (
     applications,
+    detox,
     inject,
     inventory,
     locks,
     naming,
+    popularity,
     replicas,
     requests,
     status,
@@ -25,6 +27,7 @@ from dynamo.registry import RegistryStore
 from dynamo.server.scheduler import Scheduler
 from dynamo.server.service import InventoryService
 from dynamo.storage.tfc import TrivialFileCatalog
+from dynamo.store.popularity import popularity_store_for
 from dynamo.store.registry import registry_store_for
 
 __all__ = ["API_PREFIX", "create_app"]
@@ -70,6 +73,7 @@ def create_app(
     # Requests and locks: next to the service's store unless given.
     app.state.registry = registry if registry is not None else registry_store_for(service.store)
     app.state.scheduler = scheduler
+    app.state.popularity = popularity_store_for(service.store)  # access records, next to it
     install_error_handlers(app)
     document_errors(app)
     app.include_router(status.router, prefix=API_PREFIX)
@@ -81,4 +85,6 @@ def create_app(
     app.include_router(applications.router, prefix=API_PREFIX)
     app.include_router(requests.router, prefix=API_PREFIX)
     app.include_router(locks.router, prefix=API_PREFIX)
+    app.include_router(popularity.router, prefix=API_PREFIX)
+    app.include_router(detox.router, prefix=API_PREFIX)
     return app

@@ -47,6 +47,7 @@ class Target(StrEnum):
     HISTORY = "history"
     APPLICATION = "application"
     USERDATA = "userdata"
+    POPULARITY = "popularity"  # feeding access records (POST /popularity/accesses)
 
 
 @dataclass(frozen=True, slots=True)
