@@ -2,10 +2,11 @@
 
 :func:`build_database` creates the database if needed (PostgreSQL, MariaDB), refuses one that
 already holds inventory rows unless ``force`` (which drops and recreates it), brings the schema
-to the head migration, bulk-loads every table of :class:`InventoryGenerator` in order, resets
-the id sequences and records the generation as ``inventory_log`` row ``seq = 1`` (an empty
-ChangeSet). On PostgreSQL the secondary indexes and constraints are taken off during the load
-and put back with their exact definitions, so the final schema is the migrated one.
+to the head migration, bulk-loads every table of :class:`InventoryGenerator` in order, adds
+access records and replica locks (:mod:`dynamo.bench.extras`), resets the id sequences and
+records the generation as ``inventory_log`` row ``seq = 1`` (an empty ChangeSet). On
+PostgreSQL the secondary indexes and constraints are taken off during the load and put back
+with their exact definitions, so the final schema is the migrated one.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy import Engine, create_engine, func, insert, inspect, select, tex
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
+from dynamo.bench.extras import ExtrasReport, write_extras
 from dynamo.bench.generator import REFERENCE_TIME, TABLE_ORDER, InventoryGenerator
 from dynamo.bench.scales import Scale
 from dynamo.errors import ConfigurationError, StoreError
@@ -87,6 +89,8 @@ class BuildReport:
     unique_bytes: int = 0
     disk_bytes: int = 0
     tape_bytes: int = 0
+    extras: ExtrasReport | None = None
+    """The access records and replica locks written after the inventory tables."""
 
     @property
     def total_rows(self) -> int:
@@ -123,6 +127,9 @@ def build_database(
         generator = InventoryGenerator(scale, seed=seed, reference_time=reference_time)
         report = BuildReport(scale.name, target.get_backend_name(), seed, with_files)
         _load_tables(engine, generator, report, observer)
+        report.extras = write_extras(
+            engine, scale=scale, seed=seed, reference_time=reference_time, observer=observer
+        )
         observer.step("recording the generation in inventory_log")
         with engine.begin() as conn:
             reset_id_sequences(conn, (*schema.INVENTORY_TABLES, schema.inventory_log))

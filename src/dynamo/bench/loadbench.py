@@ -27,6 +27,7 @@ from dynamo.store.sql import SqlInventoryStore
 __all__ = [
     "InventoryLoader",
     "LoadReport",
+    "current_rss_bytes",
     "measure_load",
     "peak_rss_bytes",
     "reset_peak_rss",
@@ -67,6 +68,11 @@ def _status_bytes(key: str) -> int:
     except OSError:
         pass
     return 0
+
+
+def current_rss_bytes() -> int:
+    """The process's resident set size now (VmRSS)."""
+    return _status_bytes("VmRSS")
 
 
 def peak_rss_bytes() -> int:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from dynamo.bench.catalog import load_dataset_names
-from dynamo.model import BulkLoader, Inventory, SiteStatus, StorageType
+from dynamo.model import BulkLoader, Group, Inventory, SiteStatus, StorageType
 from dynamo.policy import (
     Attributes,
     EvaluationContext,
@@ -35,14 +35,25 @@ CMS_BLOCK_REPLICAS = 9_000_000
 
 
 def synthetic_inventory(
-    partitions_text: str, *, dataset_replicas: int = 100_000, seed: int = 0, now: int = NOW
+    partitions_text: str,
+    *,
+    dataset_replicas: int = 100_000,
+    seed: int = 0,
+    now: int = NOW,
+    disk_owners: tuple[str | None, ...] = ("AnalysisOps",),
 ) -> tuple[Inventory, Attributes]:
-    """About ``dataset_replicas`` replicas of real-named datasets over 80 sites, with attributes."""
+    """About ``dataset_replicas`` replicas of real-named datasets over 80 sites, with attributes.
+
+    Disk replicas not owned by DataOps belong to one of ``disk_owners`` (None: the null group).
+    """
     rng = random.Random(seed)
     inventory = Inventory(partition_compiler=partition_compiler(now=now))
     loader = BulkLoader(inventory)
-    groups = {name: loader.add_group(name) for name in ("AnalysisOps", "DataOps", "RelVal")}
-    groups[None] = inventory.null_group  # type: ignore[index]
+    owner_names = ("AnalysisOps", "DataOps", "RelVal", *(o for o in disk_owners if o))
+    groups: dict[str | None, Group] = {
+        name: loader.add_group(name) for name in dict.fromkeys(owner_names)
+    }
+    groups[None] = inventory.null_group
     for definition in parse_partitions(partitions_text):
         text = None
         if definition.condition is not None:
@@ -82,11 +93,12 @@ def synthetic_inventory(
         if rng.random() < 0.7:
             sites.append(rng.choice(tapes))
         for site in sites:
-            owner = groups[
-                "DataOps"
-                if site.storage_type is StorageType.MSS or rng.random() < 0.2
-                else "AnalysisOps"
-            ]
+            if site.storage_type is StorageType.MSS or rng.random() < 0.2:
+                owner = groups["DataOps"]
+            elif len(disk_owners) == 1:
+                owner = groups[disk_owners[0]]
+            else:
+                owner = groups[rng.choice(disk_owners)]
             replica = loader.add_dataset_replica(dataset, site, owner)
             for block in blocks:
                 complete = rng.random() > 0.02

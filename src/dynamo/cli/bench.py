@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from importlib.resources import files
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +13,8 @@ from rich.table import Table
 
 from dynamo.bench.api import bench_api, bench_inject
 from dynamo.bench.build import BuildReport, build_database
+from dynamo.bench.detox import bench_detox
+from dynamo.bench.extras import write_extras
 from dynamo.bench.generator import REFERENCE_TIME
 from dynamo.bench.loadbench import LoadReport, measure_load, store_loader
 from dynamo.bench.policy import bench_policy
@@ -21,6 +24,8 @@ from dynamo.cli.output import fail, print_json
 from dynamo.cli.progress import TableProgress, row_progress
 from dynamo.errors import ConfigurationError, DynamoError
 from dynamo.policy import partition_compiler
+from dynamo.store.engine import make_engine
+from dynamo.store.migration import check_schema
 
 __all__ = ["bench_app"]
 
@@ -70,6 +75,43 @@ def generate(
     Console().print(_summary(report))
 
 
+@bench_app.command("extras")
+def extras(
+    db: RequiredDb,
+    scale: Annotated[str, typer.Option("--scale", help="The scale it was generated at.")] = "xs",
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    reference_time: Annotated[
+        int, typer.Option("--reference-time", help="'Now' of the generated history (epoch s).")
+    ] = REFERENCE_TIME,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace existing access records and locks.")
+    ] = False,
+) -> None:
+    """Add access records and replica locks to a generated inventory (generate does it too)."""
+    console = Console(stderr=True)
+    engine = None
+    try:
+        chosen = scale_named(scale)
+        engine = make_engine(db)
+        check_schema(engine)
+        with row_progress(console) as progress:
+            report = write_extras(
+                engine,
+                scale=chosen,
+                seed=seed,
+                reference_time=reference_time,
+                observer=TableProgress(progress),
+                replace=force,
+            )
+    except DynamoError as exc:
+        fail(exc)
+    finally:
+        if engine is not None:
+            engine.dispose()
+    rows = ", ".join(f"{table} {count:,}" for table, count in report.rows.items())
+    Console().print(f"{rows} ({report.accessed_datasets:,} datasets accessed)")
+
+
 def _summary(report: BuildReport) -> Table:
     table = Table(title=f"scale {report.scale} on {report.backend}, seed {report.seed}")
     table.add_column("table")
@@ -82,6 +124,11 @@ def _summary(report: BuildReport) -> Table:
         table.add_row(name, f"{rows:,}", f"{seconds:.1f}", rate)
     if "indexes" in report.seconds:
         table.add_row("(indexes)", "", f"{report.seconds['indexes']:.1f}", "")
+    if report.extras is not None:  # access records and locks
+        for name, rows in report.extras.rows.items():
+            seconds = report.extras.seconds[name]
+            rate = f"{rows / seconds:,.0f}" if seconds > 0 else ""
+            table.add_row(name, f"{rows:,}", f"{seconds:.1f}", rate)
     table.add_row("total", f"{report.total_rows:,}", f"{report.total_seconds:.1f}", "")
     pb = 10**15
     table.caption = (
@@ -130,6 +177,60 @@ def _load_table(report: LoadReport) -> Table:
     table.add_row("bytes per object", f"{report.bytes_per_object:,.0f}")
     table.add_row("partitions compiled", "yes" if report.partition_compiler else "no")
     return table
+
+
+@bench_app.command("detox")
+def detox(
+    db: RequiredDb,
+    policy: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Policy files, one cycle each (default: the packaged Physics).", exists=True
+        ),
+    ] = None,
+    partition: Annotated[str, typer.Option(help="The partition the policies clean.")] = "Physics",
+    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Full Detox cycles (dry runs, history kept) on a generated inventory: seconds and memory."""
+    policies = policy or [
+        Path(str(files("dynamo.bench") / "data" / "dynamo_policies" / "Physics.txt"))
+    ]
+    try:
+        report = bench_detox(db, policies, partition=partition)
+    except DynamoError as exc:
+        fail(exc)
+    if json:
+        print_json(report)
+        return
+    table = Table(
+        title=f"Detox cycles ({report['objects']:,} objects, load {report['load_seconds']} s)"
+    )
+    for column in (
+        "policy",
+        "lines",
+        "seconds",
+        "extra RSS MiB",
+        "delete",
+        "keep",
+        "protect",
+        "iterations",
+        "triggered",
+        "reached",
+    ):
+        table.add_column(column, justify="left" if column == "policy" else "right")
+    for cycle in report["cycles"]:
+        extra = cycle["extra_rss_bytes"]
+        table.add_row(
+            cycle["policy"],
+            f"{cycle['policy_lines']:,}",
+            f"{cycle['seconds']:.1f}",
+            "?" if extra is None else f"{extra / 2**20:,.0f}",
+            *(f"{cycle['decisions'][k]:,}" for k in ("delete", "keep", "protect")),
+            f"{cycle['iterations']:,}",
+            f"{cycle['triggered_sites']}",
+            f"{cycle['reached_low_watermark']}",
+        )
+    Console().print(table)
 
 
 DEFAULT_POLICIES = Path("tests/fixtures/policies/dynamo-policies")

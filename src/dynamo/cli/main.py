@@ -10,9 +10,11 @@ from dynamo.cli.app import app_app
 from dynamo.cli.bench import bench_app
 from dynamo.cli.db import db_app
 from dynamo.cli.demo import demo
+from dynamo.cli.detox import detox_app
 from dynamo.cli.lock import lock_app
 from dynamo.cli.ls import inject, invalidate, ls_app
 from dynamo.cli.policy import policy_app
+from dynamo.cli.popularity import popularity_app
 from dynamo.cli.request import request_app
 from dynamo.cli.server import serve
 from dynamo.cli.site import site_app
@@ -53,6 +55,8 @@ app.add_typer(site_app, name="site")
 app.add_typer(app_app, name="app")
 app.add_typer(request_app, name="request")
 app.add_typer(lock_app, name="lock")
+app.add_typer(popularity_app, name="popularity")
+app.add_typer(detox_app, name="detox")
 
 
 if __name__ == "__main__":
