@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
-from dynamo.errors import StoreConflictError, StoreError
+from dynamo.errors import StoreConflictError
 from dynamo.model import Block, ChangeSet, File, Inventory, PartitionCompiler
 from dynamo.model.validation import validate
 from dynamo.store.plan import BlockKey, WritePlan, plan_changeset

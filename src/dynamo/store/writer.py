@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection, bindparam, delete, select, text, update
 
-from dynamo.errors import StoreConflictError, StoreError
+from dynamo.errors import StoreConflictError
 from dynamo.model import UpsertDataset
 from dynamo.store import schema
 from dynamo.store.bulk import format_copy_text

@@ -16,7 +16,7 @@ from inventory_ops import (
     toy_compiler,
 )
 
-from dynamo.errors import InvalidChangeSetError, StoreConflictError, StoreError
+from dynamo.errors import InvalidChangeSetError, StoreConflictError
 from dynamo.model import (
     ChangeSet,
     DeleteBlock,
