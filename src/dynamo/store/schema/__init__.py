@@ -4,13 +4,14 @@
 - :mod:`.registry` -- copy and deletion requests, replica locks (migration 0002);
 - :mod:`.auth` -- users and their roles (migration 0003);
 - :mod:`.applications` -- application runs of the scheduler (migration 0004);
-- :mod:`.detox` -- Detox history, the deletion queue, popularity access records (0005).
+- :mod:`.detox` -- Detox history, the deletion queue, popularity access records (0005);
+- :mod:`.fileops` -- file-operation subscriptions, batches, tasks and history (0006).
 
 Change a module and add a migration together; a contract test checks on every backend that the
 migrations produce exactly ``metadata``.
 """
 
-from dynamo.store.schema import applications, auth, detox, registry
+from dynamo.store.schema import applications, auth, detox, fileops, registry
 from dynamo.store.schema.base import metadata
 from dynamo.store.schema.inventory import (
     INVENTORY_TABLES,
@@ -36,6 +37,7 @@ __all__ = [
     "datasets",
     "detox",
     "files",
+    "fileops",
     "groups",
     "inventory_log",
     "metadata",
