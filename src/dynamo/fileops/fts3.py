@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -181,11 +182,20 @@ def _chunks(tasks: Sequence[TaskSpec], size: int) -> Iterator[tuple[int, Sequenc
 
 
 def _task_id_of(file: Fts3File, chunk: Sequence[TaskSpec]) -> int | None:
+    """The task of a file: by the ``task_id`` of its metadata (an object, or its JSON text),
+    else by its index in the job, else by its URL (deletion entries have neither)."""
     metadata = file.metadata
+    if isinstance(metadata, str) and metadata.startswith("{"):
+        with contextlib.suppress(ValueError):
+            metadata = json.loads(metadata)
     if isinstance(metadata, Mapping) and isinstance(metadata.get("task_id"), int):
         return int(metadata["task_id"])
     if file.file_index is not None and 0 <= file.file_index < len(chunk):
         return chunk[file.file_index].task_id
+    for url in (file.dest_surl, file.source_surl):
+        for task in chunk:
+            if url is not None and task.url == url:
+                return task.task_id
     return None
 
 
