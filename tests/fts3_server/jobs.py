@@ -36,6 +36,8 @@ from dynamo.storage import (
 
 __all__ = ["Job", "JobFile", "JobRunner", "fts_time"]
 
+_QUOTED = frozenset({"http", "https", "dav", "davs"})
+"""Schemes whose URLs carry percent-encoded paths (WebDAV); file:// and root:// do not."""
 FINAL_FILE_STATES = frozenset({"FINISHED", "FAILED", "CANCELED", "NOT_USED"})
 FINAL_JOB_STATES = frozenset({"FINISHED", "FAILED", "FINISHEDDIRTY", "CANCELED"})
 JOB_FAILED_REASON = (
@@ -310,7 +312,7 @@ class JobRunner:
         for prefix, backend in self._prefixes:
             if url and (url == prefix or url.startswith(prefix + "/")):
                 rest = url[len(prefix) :] or "/"
-                return backend, rest if url.startswith("file://") else unquote(rest)
+                return backend, unquote(rest) if url.split(":", 1)[0] in _QUOTED else rest
         raise StorageUnsupported("no storage element serves this URL", path=url)
 
     def _run(self) -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import errno
 import time
-import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,9 +21,17 @@ from dynamo.fileops.fts3_client import (
     Fts3HttpError,
     Fts3TlsError,
 )
-from dynamo.fileops.ports import BatchSpec, OpKind, TaskResult, TaskSpec, TaskStatus
-from dynamo.storage import EmulatedTapeStorage, PosixStorage, StorageBackend
+from dynamo.fileops.ports import OpKind, TaskSpec, TaskStatus
+from dynamo.storage import EmulatedTapeStorage, PosixStorage
 from fts3_server import Fts3TestServer
+from fts3_server.batches import (
+    adler32,
+    make_batch,
+    seed,
+    submitted,
+    transfer_task,
+    wait_results,
+)
 
 RECALL_DELAY = 0.3
 
@@ -58,74 +65,6 @@ def grid(tmp_path: Path) -> Iterator[Grid]:
             yield Grid(certificates, site_a, site_b, tape, server, client, backend)
 
 
-def _adler32(data: bytes) -> str:
-    return f"{zlib.adler32(data) & 0xFFFFFFFF:08x}"
-
-
-def _transfer(
-    task_id: int,
-    source: StorageBackend,
-    target: StorageBackend,
-    path: str,
-    data: bytes,
-) -> TaskSpec:
-    return TaskSpec(
-        task_id=task_id,
-        subscription_id=100 + task_id,
-        kind=OpKind.TRANSFER,
-        lfn=path,
-        size=len(data),
-        adler32=_adler32(data),
-        site="B",
-        url=target.url(path),
-        path=path,
-        source_site="A",
-        source_url=source.url(path),
-        source_path=path,
-    )
-
-
-def _seed(directory: Path, path: str, data: bytes) -> None:
-    local = directory / path.lstrip("/")
-    local.parent.mkdir(parents=True, exist_ok=True)
-    local.write_bytes(data)
-
-
-def _batch(
-    tasks: Sequence[TaskSpec], *, kind: OpKind = OpKind.TRANSFER, **extra: object
-) -> BatchSpec:
-    return BatchSpec(
-        batch_id=7,
-        kind=kind,
-        backend="fts3",
-        site="B",
-        tasks=tuple(tasks),
-        **extra,  # type: ignore[arg-type]
-    )
-
-
-def _run(backend: Fts3Backend, batch: BatchSpec, timeout: float = 30.0) -> dict[int, TaskResult]:
-    """Submit ``batch`` and poll until every task has a result."""
-    external_id = backend.submit(batch)
-    submitted = BatchSpec(**{**_fields(batch), "external_id": external_id})
-    return _wait(backend, submitted, timeout)
-
-
-def _fields(batch: BatchSpec) -> dict[str, object]:
-    return {name: getattr(batch, name) for name in BatchSpec.__dataclass_fields__}
-
-
-def _wait(backend: Fts3Backend, batch: BatchSpec, timeout: float = 30.0) -> dict[int, TaskResult]:
-    deadline = time.monotonic() + timeout
-    results: dict[int, TaskResult] = {}
-    while time.monotonic() < deadline:
-        results.update((r.task_id, r) for r in backend.poll(batch))
-        if len(results) == len(batch.tasks):
-            return results
-        time.sleep(0.02)
-    raise AssertionError(f"only {len(results)} of {len(batch.tasks)} tasks finished: {results}")
-
-
 def _states(client: Fts3Client, job_id: str, timeout: float = 30.0) -> list[str]:
     """The distinct job states seen, in order, until the job ends."""
     seen: list[str] = []
@@ -140,36 +79,32 @@ def _states(client: Fts3Client, job_id: str, timeout: float = 30.0) -> list[str]
     raise AssertionError(f"job {job_id} did not end: {seen}")
 
 
-def _submitted(backend: Fts3Backend, batch: BatchSpec) -> BatchSpec:
-    return BatchSpec(**{**_fields(batch), "external_id": backend.submit(batch)})
-
-
 def test_transfers_between_posix_sites_finish_with_the_right_bytes(
     grid: Grid, tmp_path: Path
 ) -> None:
     contents = {f"/store/data/f{i}.root": bytes([i]) * (1000 + i) for i in range(3)}
     tasks = []
     for i, (path, data) in enumerate(contents.items()):
-        _seed(tmp_path / "a", path, data)
-        tasks.append(_transfer(i + 1, grid.site_a, grid.site_b, path, data))
-    batch = _submitted(grid.backend, _batch(tasks))
-    results = _wait(grid.backend, batch)
+        seed(tmp_path / "a", path, data)
+        tasks.append(transfer_task(i + 1, grid.site_a, grid.site_b, path, data))
+    batch = submitted(grid.backend, make_batch(tasks))
+    results = wait_results(grid.backend, batch)
     assert {r.status for r in results.values()} == {TaskStatus.DONE}
     assert {r.exit_code for r in results.values()} == {0}
     assert all(r.started is not None and r.finished is not None for r in results.values())
     for path, data in contents.items():
         assert (tmp_path / "b" / path.lstrip("/")).read_bytes() == data
-        assert grid.site_b.checksum(path) == _adler32(data)
+        assert grid.site_b.checksum(path) == adler32(data)
     assert batch.external_id is not None
     assert grid.client.job(batch.external_id).state == "FINISHED"
 
 
 def test_a_corrupted_source_fails_with_an_eio_checksum_reason(grid: Grid, tmp_path: Path) -> None:
     good = b"the data the catalogue knows"
-    task = _transfer(1, grid.site_a, grid.site_b, "/store/bad.root", good)
-    _seed(tmp_path / "a", "/store/bad.root", b"the data the disk now holds!")
-    batch = _submitted(grid.backend, _batch([task]))
-    (result,) = _wait(grid.backend, batch).values()
+    task = transfer_task(1, grid.site_a, grid.site_b, "/store/bad.root", good)
+    seed(tmp_path / "a", "/store/bad.root", b"the data the disk now holds!")
+    batch = submitted(grid.backend, make_batch([task]))
+    (result,) = wait_results(grid.backend, batch).values()
     assert result.status == TaskStatus.FAILED
     assert result.exit_code == errno.EIO
     assert "CHECKSUM MISMATCH" in result.message
@@ -180,13 +115,13 @@ def test_a_corrupted_source_fails_with_an_eio_checksum_reason(grid: Grid, tmp_pa
 def test_a_partly_failed_job_is_finisheddirty_with_per_file_results(
     grid: Grid, tmp_path: Path
 ) -> None:
-    _seed(tmp_path / "a", "/store/ok.root", b"ok")
+    seed(tmp_path / "a", "/store/ok.root", b"ok")
     tasks = [
-        _transfer(1, grid.site_a, grid.site_b, "/store/ok.root", b"ok"),
-        _transfer(2, grid.site_a, grid.site_b, "/store/missing.root", b"never written"),
+        transfer_task(1, grid.site_a, grid.site_b, "/store/ok.root", b"ok"),
+        transfer_task(2, grid.site_a, grid.site_b, "/store/missing.root", b"never written"),
     ]
-    batch = _submitted(grid.backend, _batch(tasks))
-    results = _wait(grid.backend, batch)
+    batch = submitted(grid.backend, make_batch(tasks))
+    results = wait_results(grid.backend, batch)
     assert results[1].status == TaskStatus.DONE
     assert results[2].status == TaskStatus.FAILED
     assert results[2].exit_code == errno.ENOENT
@@ -198,14 +133,14 @@ def test_a_partly_failed_job_is_finisheddirty_with_per_file_results(
 def test_cancelling_a_job_reports_its_tasks_cancelled(grid: Grid, tmp_path: Path) -> None:
     tasks = []
     for i in range(2):
-        _seed(tmp_path / "a", f"/store/c{i}", b"x" * 10)
-        tasks.append(_transfer(i + 1, grid.site_a, grid.site_b, f"/store/c{i}", b"x" * 10))
+        seed(tmp_path / "a", f"/store/c{i}", b"x" * 10)
+        tasks.append(transfer_task(i + 1, grid.site_a, grid.site_b, f"/store/c{i}", b"x" * 10))
     grid.server.runner.paused.set()
-    batch = _submitted(grid.backend, _batch(tasks))
+    batch = submitted(grid.backend, make_batch(tasks))
     assert grid.backend.pending() == 2
     grid.backend.cancel(batch, [1, 2])
     grid.server.runner.paused.clear()
-    results = _wait(grid.backend, batch)
+    results = wait_results(grid.backend, batch)
     assert {r.status for r in results.values()} == {TaskStatus.CANCELLED}
     assert {r.exit_code for r in results.values()} == {errno.ECANCELED}
     assert grid.client.job(str(batch.external_id)).state == "CANCELED"
@@ -216,21 +151,21 @@ def test_cancelling_a_job_reports_its_tasks_cancelled(grid: Grid, tmp_path: Path
 def test_cancelling_some_files_leaves_the_others_to_finish(grid: Grid, tmp_path: Path) -> None:
     tasks = []
     for i in range(3):
-        _seed(tmp_path / "a", f"/store/p{i}", b"y" * 5)
-        tasks.append(_transfer(i + 1, grid.site_a, grid.site_b, f"/store/p{i}", b"y" * 5))
+        seed(tmp_path / "a", f"/store/p{i}", b"y" * 5)
+        tasks.append(transfer_task(i + 1, grid.site_a, grid.site_b, f"/store/p{i}", b"y" * 5))
     grid.server.runner.paused.set()
-    batch = _submitted(grid.backend, _batch(tasks))
+    batch = submitted(grid.backend, make_batch(tasks))
     grid.backend.cancel(batch, [2])
     grid.server.runner.paused.clear()
-    results = _wait(grid.backend, batch)
+    results = wait_results(grid.backend, batch)
     assert results[2].status == TaskStatus.CANCELLED
     assert results[1].status == results[3].status == TaskStatus.DONE
     assert not (tmp_path / "b" / "store" / "p1").exists()
 
 
 def test_deletion_jobs_remove_the_files(grid: Grid, tmp_path: Path) -> None:
-    _seed(tmp_path / "b", "/store/old1", b"1")
-    _seed(tmp_path / "b", "/store/old2", b"2")
+    seed(tmp_path / "b", "/store/old1", b"1")
+    seed(tmp_path / "b", "/store/old2", b"2")
     tasks = [
         TaskSpec(
             task_id=i,
@@ -245,7 +180,9 @@ def test_deletion_jobs_remove_the_files(grid: Grid, tmp_path: Path) -> None:
         )
         for i, path in enumerate(["/store/old1", "/store/old2", "/store/gone"], start=1)
     ]
-    results = _run(grid.backend, _batch(tasks, kind=OpKind.DELETION))
+    results = wait_results(
+        grid.backend, submitted(grid.backend, make_batch(tasks, kind=OpKind.DELETION))
+    )
     assert results[1].status == results[2].status == TaskStatus.DONE
     assert results[3].status == TaskStatus.FAILED
     assert results[3].exit_code == errno.ENOENT
@@ -257,14 +194,14 @@ def test_a_staging_batch_brings_tape_files_online_then_transfers_them(
     grid: Grid, tmp_path: Path
 ) -> None:
     data = b"archived long ago" * 100
-    _seed(tmp_path / "tape", "/store/tape.root", data)  # written behind its back: nearline
+    seed(tmp_path / "tape", "/store/tape.root", data)  # written behind its back: nearline
     assert not grid.tape.is_online("/store/tape.root")
-    task = _transfer(1, grid.tape, grid.site_b, "/store/tape.root", data)
-    batch = _submitted(grid.backend, _batch([task], is_staging=True))
+    task = transfer_task(1, grid.tape, grid.site_b, "/store/tape.root", data)
+    batch = submitted(grid.backend, make_batch([task], is_staging=True))
     seen = _states(grid.client, str(batch.external_id))
     assert seen[-1] == "FINISHED"
     assert "STAGING" in seen
-    (result,) = _wait(grid.backend, batch).values()
+    (result,) = wait_results(grid.backend, batch).values()
     assert result.status == TaskStatus.DONE, result.message
     assert (tmp_path / "b" / "store" / "tape.root").read_bytes() == data
     assert grid.tape.is_online("/store/tape.root")
@@ -272,9 +209,9 @@ def test_a_staging_batch_brings_tape_files_online_then_transfers_them(
 
 
 def test_a_nearline_file_without_staging_fails_retryably(grid: Grid, tmp_path: Path) -> None:
-    _seed(tmp_path / "tape", "/store/cold.root", b"cold")
-    task = _transfer(1, grid.tape, grid.site_b, "/store/cold.root", b"cold")
-    (result,) = _run(grid.backend, _batch([task])).values()
+    seed(tmp_path / "tape", "/store/cold.root", b"cold")
+    task = transfer_task(1, grid.tape, grid.site_b, "/store/cold.root", b"cold")
+    (result,) = wait_results(grid.backend, submitted(grid.backend, make_batch([task]))).values()
     assert result.status == TaskStatus.FAILED
     assert result.exit_code == errno.EAGAIN
 
@@ -283,11 +220,11 @@ def test_batches_larger_than_a_job_are_split(grid: Grid, tmp_path: Path) -> None
     backend = Fts3Backend(client=grid.client, max_files_per_job=2)
     tasks = []
     for i in range(5):
-        _seed(tmp_path / "a", f"/store/s{i}", bytes([i]) * 3)
-        tasks.append(_transfer(i + 1, grid.site_a, grid.site_b, f"/store/s{i}", bytes([i]) * 3))
-    batch = _submitted(backend, _batch(tasks))
+        seed(tmp_path / "a", f"/store/s{i}", bytes([i]) * 3)
+        tasks.append(transfer_task(i + 1, grid.site_a, grid.site_b, f"/store/s{i}", bytes([i]) * 3))
+    batch = submitted(backend, make_batch(tasks))
     assert len(str(batch.external_id).split(",")) == 3
-    results = _wait(backend, batch)
+    results = wait_results(backend, batch)
     assert {r.status for r in results.values()} == {TaskStatus.DONE}
 
 
