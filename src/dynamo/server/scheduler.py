@@ -32,6 +32,7 @@ from typing import Any, ParamSpec, TypeVar
 from dynamo.detox import COMMIT_RECORD, DetoxConfig, commit_records
 from dynamo.detox.history import abandon_planned
 from dynamo.errors import ConfigurationError, DynamoError, NotFoundError
+from dynamo.fileops.updater import UPDATE_RECORD, apply_update_records
 from dynamo.server.applications import (
     Application,
     ApplicationNotAuthorizedError,
@@ -41,6 +42,7 @@ from dynamo.server.applications import (
 )
 from dynamo.server.builtin_apps import builtin_registry
 from dynamo.server.detox_app import DetoxApp
+from dynamo.server.fileops_app import UpdaterApp
 from dynamo.server.runner import ChildOutcome, ChildProcess, ForkRunner
 from dynamo.server.schedconfig import SchedulerConfig
 from dynamo.server.schedule import Pending, admit
@@ -389,7 +391,8 @@ def build_scheduler(
 ) -> Scheduler | None:
     """The server's scheduler (None when ``config.enabled`` is false): runs recorded in the
     store's database, children that forget the store's pooled connections, the built-in
-    applications and Detox, and the record sink that commits their records."""
+    applications, Detox and the file-operations updater, and the record sink that commits
+    their records."""
     if not config.enabled:
         return None
     engine = store.engine
@@ -402,6 +405,7 @@ def build_scheduler(
         registry = builtin_registry()
         url = engine.url
         registry.register(DetoxApp(detox or DetoxConfig(), lambda: make_engine(url)))
+        registry.register(UpdaterApp(lambda: make_engine(url)))
     abandoned = abandon_planned(engine, now=int(time.time()))
     if abandoned:
         log.warning("%d Detox cycles planned by a previous server were never committed", abandoned)
@@ -413,13 +417,19 @@ def build_scheduler(
 def record_sink(run: AppRun, records: list[dict[str, Any]]) -> SideWrite:
     """The server's record sink: each record kind written by its application's own code."""
     kinds = {record.get("kind") for record in records}
-    if kinds - {COMMIT_RECORD}:
+    if kinds - {COMMIT_RECORD, UPDATE_RECORD}:
         raise ConfigurationError(
             f"run {run.id}: records of unknown kinds {sorted(map(str, kinds))}"
         )
+    detox = [record for record in records if record.get("kind") == COMMIT_RECORD]
+    updates = [record for record in records if record.get("kind") == UPDATE_RECORD]
 
     def write(connection: Any, seq: int | None) -> None:
-        commit_records(connection, records, seq, int(time.time()))
+        now = int(time.time())
+        if detox:
+            commit_records(connection, detox, seq, now)
+        if updates:
+            apply_update_records(connection, updates, now)
 
     return write
 
