@@ -17,19 +17,12 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
+from dynamo.fileops.errors import errno_of_storage_error
 from dynamo.storage import (
     Capability,
     ChecksumMismatch,
     StorageBackend,
     StorageError,
-    StorageExists,
-    StorageIsDirectory,
-    StorageNoSpace,
-    StorageNotFound,
-    StorageNotOnline,
-    StoragePermissionDenied,
-    StorageTimeout,
-    StorageUnavailable,
     StorageUnsupported,
     copy_file,
 )
@@ -44,19 +37,6 @@ JOB_FAILED_REASON = (
     "One or more files failed. Please have a look at the details for more information"
 )
 
-_ERRNO_OF: tuple[tuple[type[StorageError], int], ...] = (
-    (ChecksumMismatch, errno.EIO),
-    (StorageNotFound, errno.ENOENT),
-    (StoragePermissionDenied, errno.EACCES),
-    (StorageExists, errno.EEXIST),
-    (StorageIsDirectory, errno.EISDIR),
-    (StorageNoSpace, errno.ENOSPC),
-    (StorageTimeout, errno.ETIMEDOUT),
-    (StorageUnavailable, errno.ECONNREFUSED),
-    (StorageUnsupported, errno.EPROTONOSUPPORT),
-    (StorageNotOnline, errno.EAGAIN),
-)
-
 
 def fts_time(moment: datetime | None) -> str | None:
     """FTS3's time format: ISO seconds, UTC, no zone."""
@@ -69,10 +49,7 @@ def _now() -> datetime:
 
 def _reason(phase: str, exc: StorageError) -> str:
     """A reason in FTS3's style, ``TRANSFER [5] ...``, the errno in brackets when known."""
-    for cls, number in _ERRNO_OF:
-        if isinstance(exc, cls):
-            return f"{phase} [{number}] {exc}"
-    return f"{phase} {exc}"
+    return f"{phase} [{errno_of_storage_error(exc)}] {exc}"
 
 
 @dataclass(slots=True, eq=False)

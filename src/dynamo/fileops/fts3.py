@@ -3,9 +3,9 @@
 A batch becomes one FTS3 job per ``max_files_per_job`` tasks (CMS used 1000); the batch's
 external id is the job id, or several joined by ``,``. Transfer jobs carry, per file, the
 source and destination URL, the size and ``ADLER32:xxxxxxxx``; per job ``verify_checksum``,
-``overwrite``, ``retry``, ``priority`` and a ``job_metadata`` object naming the Dynamo batch.
-Deletion jobs carry a ``delete`` list. Each file's ``metadata`` holds its Dynamo task id, which
-is how answers are matched back to tasks (``file_index`` when a server drops the metadata).
+``overwrite``, ``retry``, ``priority`` and a ``job_metadata`` JSON text naming the Dynamo batch.
+Deletion jobs carry a ``delete`` list. Each file's ``metadata`` (JSON text) holds its Dynamo
+task id, which is how answers are matched back to tasks (else ``file_index``, else the URL).
 
 Tape sources (``BatchSpec.is_staging``). The original Dynamo submitted a staging job and then,
 once the files were online, a second transfer job. FTS3 does both in one job when
@@ -31,6 +31,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from dynamo.fileops.errors import UNKNOWN_ERRNO, errno_from_message
 from dynamo.fileops.fts3_client import (
     Fts3Client,
     Fts3Error,
@@ -54,49 +55,46 @@ PENDING_JOB_STATES: Final = ("SUBMITTED", "READY", "ACTIVE", "STAGING", "STARTED
 FINAL_JOB_STATES: Final = frozenset({"FINISHED", "FAILED", "FINISHEDDIRTY", "CANCELED"})
 
 _BRACKETED_ERRNO = re.compile(r"\[(\d{1,3})\]")
-# Until dynamo.fileops.errors classifies messages, a few of FTS3's usual phrases (lower case),
-# checked in order; FTS3 reasons mostly carry the errno itself as "[5]".
-_REASON_ERRNO: Final = (
-    ("checksum mismatch", errno.EIO),
-    ("checksum do not match", errno.EIO),
-    ("performance marker", errno.ETIMEDOUT),
-    ("srm_no_free_space", errno.ENOSPC),
-    ("no space", errno.ENOSPC),
-    ("no such file", errno.ENOENT),
-    ("not found", errno.ENOENT),
-    ("code '404'", errno.ENOENT),
-    ("permission denied", errno.EACCES),
-    ("code '403'", errno.EACCES),
-    ("file exists", errno.EEXIST),
-    ("already exists", errno.EEXIST),
-    ("timed out", errno.ETIMEDOUT),
-    ("timeout", errno.ETIMEDOUT),
-    ("connection refused", errno.ECONNREFUSED),
-    ("canceled", errno.ECANCELED),
-    ("cancelled", errno.ECANCELED),
-)
+# HTTP statuses quoted by gfal2 in FTS3 reasons ("HEAD failed with code '404'"); other phrases
+# are dynamo.fileops.errors' table.
+_HTTP_CODE = re.compile(r"code '?(\d{3})'?")
+_HTTP_ERRNO: Final = {
+    "401": errno.EACCES,
+    "403": errno.EACCES,
+    "404": errno.ENOENT,
+    "409": errno.ENOENT,
+    "412": errno.EEXIST,
+    "413": errno.ENOSPC,
+    "507": errno.ENOSPC,
+    "500": errno.EIO,
+    "502": errno.ECONNREFUSED,
+    "503": errno.EAGAIN,
+    "504": errno.ETIMEDOUT,
+}
 
 
 def errno_for_reason(reason: str) -> int:
     """The errno of an FTS3 failure reason: the bracketed ``[N]`` FTS3 writes, else that of a
-    known phrase, else -1 (unknown)."""
+    known phrase (:func:`dynamo.fileops.errors.errno_from_message`), else that of a quoted HTTP
+    status, else -1 (unknown)."""
     if match := _BRACKETED_ERRNO.search(reason):
         number = int(match.group(1))
         if number > 0:
             return number
-    lowered = reason.lower()
-    for phrase, number in _REASON_ERRNO:
-        if phrase in lowered:
-            return number
-    return -1
+    number = errno_from_message(reason)
+    if number == UNKNOWN_ERRNO and (match := _HTTP_CODE.search(reason)):
+        return _HTTP_ERRNO.get(match.group(1), UNKNOWN_ERRNO)
+    return number
 
 
-def _file_metadata(task: TaskSpec) -> dict[str, Any]:
-    return {"task_id": task.task_id, "lfn": task.lfn}
+def _file_metadata(task: TaskSpec) -> str:
+    # JSON text: fts-rest documents metadata as strings, and hands them back as given.
+    return json.dumps({"task_id": task.task_id, "lfn": task.lfn}, separators=(",", ":"))
 
 
-def _job_metadata(batch: BatchSpec, part: int) -> dict[str, Any]:
-    return {"issuer": "dynamo", "batch_id": batch.batch_id, "part": part, "kind": str(batch.kind)}
+def _job_metadata(batch: BatchSpec, part: int) -> str:
+    data = {"issuer": "dynamo", "batch_id": batch.batch_id, "part": part, "kind": str(batch.kind)}
+    return json.dumps(data, separators=(",", ":"))
 
 
 def transfer_job_request(
