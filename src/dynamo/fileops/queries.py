@@ -1,0 +1,440 @@
+"""Reads of the file-operation queue and history, and the operator's release and cancel.
+
+Functions on an Engine returning frozen records whose ``to_json()`` is the API's JSON
+(tables of :mod:`dynamo.store.schema.fileops`). Contract, on every backend:
+
+- the queue (:func:`queued`: ``current`` subscriptions new / inbatch / retry with their latest
+  task, or ``held`` ones with their reason) is listed in subscription id order and paged by
+  ``after_id``; the history (:func:`history`) newest first, paged by ``before_id``. A
+  :class:`KeysetPage` carries the cursor of the following page in ``next``;
+- a ``site`` or ``dataset`` filter is an exact name or a glob with ``*`` and ``?``,
+  case-sensitive on every backend;
+- :func:`link_rates` sums the history over a window: per link (source -> destination; a
+  deletion has no source) the files done and failed, the bytes done, bytes/s and files/h;
+- :func:`release` turns held subscriptions ``new`` again, :func:`cancel` marks pending ones
+  ``cancelled`` (the manager then cancels their tasks in the backends; the updater removes
+  the rows). Both need at least one selector, so that no call touches the whole queue by
+  accident, and return how many rows changed;
+- a database failure raises StoreError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from enum import StrEnum
+from typing import Any, Final
+
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    Engine,
+    and_,
+    case,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.exc import SQLAlchemyError
+
+from dynamo.errors import ConfigurationError, StoreError
+from dynamo.fileops.ports import OpKind, SubscriptionStatus
+from dynamo.store import KeysetPage
+from dynamo.store.schema import blocks, datasets, files
+from dynamo.store.schema.fileops import (
+    fileop_batches,
+    fileop_history,
+    fileop_subscriptions,
+    fileop_tasks,
+)
+
+__all__ = [
+    "HistoryEntry",
+    "LinkRate",
+    "QueueEntry",
+    "QueueState",
+    "cancel",
+    "history",
+    "link_rates",
+    "queued",
+    "release",
+]
+
+LARGEST_ID: Final = 2**63 - 1
+_MYSQL: Final = frozenset({"mysql", "mariadb"})
+_ESCAPE: Final = "!"
+_CURRENT: Final = (
+    SubscriptionStatus.NEW.value,
+    SubscriptionStatus.INBATCH.value,
+    SubscriptionStatus.RETRY.value,
+)
+_CANCELLABLE: Final = (*_CURRENT, SubscriptionStatus.HELD.value)
+
+
+class QueueState(StrEnum):
+    """Which subscriptions :func:`queued` lists."""
+
+    CURRENT = "current"
+    HELD = "held"
+
+
+class _Record:
+    __slots__ = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueueEntry(_Record):
+    """A subscription still to act on; the ``task_*`` fields describe its latest task (None
+    when it has none yet): its status, source, backend and start (epoch seconds)."""
+
+    id: int
+    kind: str
+    lfn: str
+    site: str
+    dataset: str
+    block: str
+    size: int
+    status: str
+    hold_reason: str | None
+    origin: str
+    origin_id: int | None
+    created: int
+    updated: int
+    task_id: int | None
+    task_status: str | None
+    source_site: str | None
+    backend: str | None
+    started: int | None
+    exit_code: int | None
+    message: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryEntry(_Record):
+    """A finished task: ``status`` done, failed or cancelled, ``exit_code`` an errno."""
+
+    id: int
+    kind: str
+    lfn: str
+    site: str
+    source_site: str | None
+    backend: str
+    size: int
+    status: str
+    exit_code: int | None
+    message: str | None
+    origin: str
+    created: int
+    started: int | None
+    finished: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LinkRate(_Record):
+    """A link over ``window`` seconds: files done and failed, bytes done, and the rates."""
+
+    source_site: str | None
+    site: str
+    files_done: int
+    files_failed: int
+    bytes_done: int
+    bytes_per_second: float
+    files_per_hour: float
+    window: int
+
+
+# ---------------------------------------------------------------------- reads
+
+
+def queued(
+    engine: Engine,
+    *,
+    kind: OpKind,
+    state: QueueState = QueueState.CURRENT,
+    site: str | None = None,
+    dataset: str | None = None,
+    reason: str | None = None,
+    limit: int = 100,
+    after_id: int | None = None,
+) -> KeysetPage[QueueEntry]:
+    """Subscriptions of ``kind`` in ``state`` (``reason``: held ones for this reason only),
+    in id order after ``after_id``."""
+    _check_limit(limit)
+    subs, tasks, batches = fileop_subscriptions, fileop_tasks, fileop_batches
+    latest = (
+        select(func.max(tasks.c.id).label("task_id"), tasks.c.subscription_id)
+        .group_by(tasks.c.subscription_id)
+        .subquery()
+    )
+    statuses = _CURRENT if state is QueueState.CURRENT else (SubscriptionStatus.HELD.value,)
+    query = (
+        select(
+            *(subs.c[name] for name in _QUEUE_COLUMNS),
+            tasks.c.id.label("task_id"),
+            tasks.c.status.label("task_status"),
+            tasks.c.source_site,
+            batches.c.backend,
+            tasks.c.started,
+            tasks.c.exit_code,
+            tasks.c.message,
+        )
+        .select_from(
+            subs.outerjoin(latest, latest.c.subscription_id == subs.c.id)
+            .outerjoin(tasks, tasks.c.id == latest.c.task_id)
+            .outerjoin(batches, batches.c.id == tasks.c.batch_id)
+        )
+        .where(subs.c.kind == kind.value, subs.c.status.in_(statuses))
+        .order_by(subs.c.id)
+        .limit(limit + 1)
+    )
+    if after_id is not None:
+        if after_id >= LARGEST_ID:
+            return KeysetPage((), None)
+        query = query.where(subs.c.id > after_id)
+    query = _filtered(engine, query, subs.c.site, site)
+    query = _filtered(engine, query, subs.c.dataset, dataset)
+    if reason is not None:
+        query = query.where(subs.c.hold_reason == reason)
+    with _reading(engine, "listing the file-operation queue") as conn:
+        rows = conn.execute(query).all()
+    return _page([QueueEntry(**row._mapping) for row in rows], limit)
+
+
+_QUEUE_COLUMNS: Final = (
+    "id",
+    "kind",
+    "lfn",
+    "site",
+    "dataset",
+    "block",
+    "size",
+    "status",
+    "hold_reason",
+    "origin",
+    "origin_id",
+    "created",
+    "updated",
+)
+
+
+def history(
+    engine: Engine,
+    *,
+    kind: OpKind,
+    site: str | None = None,
+    source_site: str | None = None,
+    dataset: str | None = None,
+    since: int | None = None,
+    status: str | None = None,
+    limit: int = 100,
+    before_id: int | None = None,
+) -> KeysetPage[HistoryEntry]:
+    """Finished tasks of ``kind``, newest first, finished at or after ``since``. The history
+    has no dataset column: ``dataset`` selects the LFNs the inventory's ``files`` table gives
+    the dataset (the tasks of files no longer registered do not match it)."""
+    _check_limit(limit)
+    table = fileop_history
+    query = (
+        select(table).where(table.c.kind == kind.value).order_by(table.c.id.desc()).limit(limit + 1)
+    )
+    if before_id is not None:
+        query = query.where(table.c.id < max(min(before_id, LARGEST_ID), 0))
+    query = _filtered(engine, query, table.c.site, site)
+    query = _filtered(engine, query, table.c.source_site, source_site)
+    if dataset is not None:
+        of_dataset = (
+            select(files.c.lfn)
+            .select_from(files.join(blocks).join(datasets))
+            .where(_matches(engine, datasets.c.name, dataset))
+        )
+        query = query.where(table.c.lfn.in_(of_dataset))
+    if since is not None:
+        query = query.where(table.c.finished >= since)
+    if status is not None:
+        query = query.where(table.c.status == status)
+    with _reading(engine, "listing the file-operation history") as conn:
+        rows = conn.execute(query).all()
+    return _page([HistoryEntry(**row._mapping) for row in rows], limit)
+
+
+def link_rates(
+    engine: Engine,
+    *,
+    kind: OpKind,
+    now: int,
+    window: int = 3600,
+    site: str | None = None,
+) -> list[LinkRate]:
+    """Per link, the tasks of ``kind`` finished in the ``window`` seconds before ``now``,
+    by source then destination (a deletion's source is None, listed first)."""
+    if window < 1:
+        raise ConfigurationError(f"the window must be at least 1 s, got {window}")
+    table = fileop_history
+    done = table.c.status == "done"
+    query = (
+        select(
+            table.c.source_site,
+            table.c.site,
+            func.sum(case((done, 1), else_=0)).label("files_done"),
+            func.sum(case((table.c.status == "failed", 1), else_=0)).label("files_failed"),
+            func.sum(case((done, table.c.size), else_=0)).label("bytes_done"),
+        )
+        .where(
+            table.c.kind == kind.value,
+            table.c.finished > now - window,
+            table.c.finished <= now,
+        )
+        .group_by(table.c.source_site, table.c.site)
+    )
+    query = _filtered(engine, query, table.c.site, site)
+    with _reading(engine, "summing the file-operation history") as conn:
+        rows = conn.execute(query).all()
+    rates = [
+        LinkRate(
+            source_site=row.source_site,
+            site=row.site,
+            files_done=int(row.files_done or 0),
+            files_failed=int(row.files_failed or 0),
+            bytes_done=int(row.bytes_done or 0),
+            bytes_per_second=int(row.bytes_done or 0) / window,
+            files_per_hour=int(row.files_done or 0) * 3600 / window,
+            window=window,
+        )
+        for row in rows
+    ]
+    return sorted(rates, key=lambda r: (r.source_site or "", r.source_site is not None, r.site))
+
+
+# ---------------------------------------------------------------------- operator actions
+
+
+def release(
+    engine: Engine,
+    *,
+    now: int,
+    ids: Sequence[int] = (),
+    site: str | None = None,
+    reason: str | None = None,
+    kind: OpKind | None = None,
+) -> int:
+    """Release the held subscriptions selected (``new``, no reason); returns how many."""
+    subs = fileop_subscriptions
+    where = _selection(engine, ids=ids, site=site, dataset=None, kind=kind)
+    if reason is not None:
+        where.append(subs.c.hold_reason == reason)
+    statement = (
+        update(subs)
+        .where(subs.c.status == SubscriptionStatus.HELD.value, *where)
+        .values(status=SubscriptionStatus.NEW.value, hold_reason=None, updated=now)
+    )
+    return _writing(engine, "releasing subscriptions", statement)
+
+
+def cancel(
+    engine: Engine,
+    *,
+    now: int,
+    ids: Sequence[int] = (),
+    dataset: str | None = None,
+    site: str | None = None,
+    kind: OpKind | None = None,
+) -> int:
+    """Cancel the pending subscriptions selected (new, inbatch, retry, held); returns how
+    many. Done ones are history and stay as they are."""
+    subs = fileop_subscriptions
+    where = _selection(engine, ids=ids, site=site, dataset=dataset, kind=kind)
+    statement = (
+        update(subs)
+        .where(subs.c.status.in_(_CANCELLABLE), *where)
+        .values(status=SubscriptionStatus.CANCELLED.value, updated=now)
+    )
+    return _writing(engine, "cancelling subscriptions", statement)
+
+
+def _selection(
+    engine: Engine,
+    *,
+    ids: Sequence[int],
+    site: str | None,
+    dataset: str | None,
+    kind: OpKind | None,
+) -> list[ColumnElement[bool]]:
+    subs = fileop_subscriptions
+    where: list[ColumnElement[bool]] = []
+    if ids:
+        where.append(subs.c.id.in_([i for i in ids if 0 < i <= LARGEST_ID] or [0]))
+    if site is not None:
+        where.append(_matches(engine, subs.c.site, site))
+    if dataset is not None:
+        where.append(_matches(engine, subs.c.dataset, dataset))
+    if not where:
+        raise ConfigurationError("select subscriptions by id, site or dataset")
+    if kind is not None:
+        where.append(subs.c.kind == kind.value)
+    return where
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+@contextmanager
+def _reading(engine: Engine, what: str) -> Iterator[Connection]:
+    try:
+        with engine.connect() as conn, conn.begin():
+            yield conn
+    except SQLAlchemyError as exc:
+        raise StoreError(f"{what} failed: {_message(exc)}") from exc
+
+
+def _writing(engine: Engine, what: str, statement: Any) -> int:
+    try:
+        with engine.begin() as conn:
+            return int(conn.execute(statement).rowcount)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"{what} failed: {_message(exc)}") from exc
+
+
+def _message(exc: SQLAlchemyError) -> str:
+    orig = getattr(exc, "orig", None)
+    return str(orig if orig is not None else exc).strip().splitlines()[0]
+
+
+def _check_limit(limit: int) -> None:
+    if limit < 1:
+        raise ConfigurationError(f"limit must be at least 1, got {limit}")
+
+
+def _page(items: list[Any], limit: int) -> KeysetPage[Any]:
+    if len(items) > limit:
+        return KeysetPage(tuple(items[:limit]), items[limit - 1].id)
+    return KeysetPage(tuple(items), None)
+
+
+def _filtered(engine: Engine, query: Any, column: Column[Any], pattern: str | None) -> Any:
+    return query if pattern is None else query.where(_matches(engine, column, pattern))
+
+
+def _matches(engine: Engine, column: Column[Any], pattern: str) -> ColumnElement[bool]:
+    """``column`` equals ``pattern``, or matches it as a glob (``*``, ``?``), case-sensitively."""
+    if "*" not in pattern and "?" not in pattern:
+        if engine.dialect.name in _MYSQL:
+            return and_(column == pattern, column.collate("utf8mb4_bin") == pattern)
+        return column == pattern
+    return _like(engine, column, pattern)
+
+
+def _like(engine: Engine, column: Column[Any], pattern: str) -> ColumnElement[bool]:
+    if engine.dialect.name == "sqlite":
+        return column.op("GLOB", is_comparison=True)(pattern.replace("[", "[[]"))
+    like = "".join(_LIKE_OF.get(char, char) for char in pattern)
+    if engine.dialect.name in _MYSQL:
+        return column.collate("utf8mb4_bin").like(like, escape=_ESCAPE)
+    return column.like(like, escape=_ESCAPE)
+
+
+_LIKE_OF: Final = {"*": "%", "?": "_", "%": _ESCAPE + "%", "_": _ESCAPE + "_", _ESCAPE: _ESCAPE * 2}
