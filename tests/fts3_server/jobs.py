@@ -294,9 +294,9 @@ class JobRunner:
 
     def _run(self) -> None:
         while not self._stop.wait(self._step):
-            if self.paused.is_set():
-                continue
-            with self.lock:
+            with self.lock:  # checked under the lock: a job added after pause() never runs
+                if self.paused.is_set():
+                    continue
                 jobs = [job for job in self.jobs.values() if not job.is_final]
             for job in jobs:
                 self._advance(job)

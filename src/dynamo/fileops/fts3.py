@@ -29,6 +29,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
 from dynamo.fileops.errors import UNKNOWN_ERRNO, errno_from_message
@@ -201,7 +202,8 @@ def _task_id_of(file: Fts3File, chunk: Sequence[TaskSpec]) -> int | None:
 class Fts3Backend:
     """A :class:`~dynamo.fileops.ports.FileOpBackend` submitting to one FTS3 server.
 
-    ``client`` is an open :class:`Fts3Client` (the backend does not close it). ``retry`` is
+    ``client`` is an open :class:`Fts3Client` (the backend does not close it; see
+    :meth:`connect` for one that does). ``retry`` is
     FTS3's own retry count per file (CMS used 3), ``bring_online`` the staging timeout in
     seconds for tape sources (the original's 36,000).
     """
@@ -218,9 +220,37 @@ class Fts3Backend:
     _file_counts: dict[str, int] = field(default_factory=dict, init=False)
     _user_dn: str | None = field(default=None, init=False)
 
+    _owns_client: bool = field(default=False, init=False)
+
     def __post_init__(self) -> None:
         if self.max_files_per_job < 1:
             raise ValueError("max_files_per_job must be at least 1")
+
+    @classmethod
+    def connect(
+        cls,
+        endpoint: str,
+        *,
+        cert: str | Path | None = None,
+        key: str | Path | None = None,
+        ca_dir: str | Path | None = None,
+        ca_file: str | Path | None = None,
+        timeout: float = 60.0,
+        **options: Any,
+    ) -> Fts3Backend:
+        """A backend with its own client for ``endpoint`` (closed by :meth:`close`); ``options``
+        are the other fields (``max_files_per_job``, ``retry``, ...)."""
+        client = Fts3Client(
+            endpoint, cert=cert, key=key, ca_dir=ca_dir, ca_file=ca_file, timeout=timeout
+        )
+        backend = cls(client=client, **options)
+        backend._owns_client = True
+        return backend
+
+    def close(self) -> None:
+        """Close the client if :meth:`connect` made it."""
+        if self._owns_client:
+            self.client.close()
 
     def _request(self, batch: BatchSpec, part: int, tasks: Sequence[TaskSpec]) -> dict[str, Any]:
         if batch.kind == OpKind.DELETION:

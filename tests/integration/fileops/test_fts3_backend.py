@@ -4,6 +4,7 @@ credentials: real bytes between posix sites, a WebDAV server and an emulated tap
 from __future__ import annotations
 
 import errno
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -63,6 +64,7 @@ def grid(tmp_path: Path) -> Iterator[Grid]:
         with Fts3Client(server.url, cert=proxy, ca_dir=certificates.ca_dir) as client:
             backend = Fts3Backend(client=client, retry=0)
             yield Grid(certificates, site_a, site_b, tape, server, client, backend)
+    assert not [t for t in threading.enumerate() if t.name == "fts3-test-runner"]
 
 
 def _states(client: Fts3Client, job_id: str, timeout: float = 30.0) -> list[str]:
@@ -138,6 +140,7 @@ def test_cancelling_a_job_reports_its_tasks_cancelled(grid: Grid, tmp_path: Path
     grid.server.runner.paused.set()
     batch = submitted(grid.backend, make_batch(tasks))
     assert grid.backend.pending() == 2
+    assert Fts3Backend(client=grid.client).pending() == 2  # a backend that did not submit it
     grid.backend.cancel(batch, [1, 2])
     grid.server.runner.paused.clear()
     results = wait_results(grid.backend, batch)
@@ -291,3 +294,35 @@ def test_an_unreachable_server_is_a_retryable_connection_error(grid: Grid) -> No
     ):
         client.whoami()
     assert caught.value.retryable
+
+
+def test_an_existing_target_fails_with_eexist_without_overwrite(grid: Grid, tmp_path: Path) -> None:
+    seed(tmp_path / "a", "/store/new", b"new")
+    seed(tmp_path / "b", "/store/new", b"old")
+    backend = Fts3Backend(client=grid.client, overwrite=False)
+    task = transfer_task(1, grid.site_a, grid.site_b, "/store/new", b"new")
+    (result,) = wait_results(backend, submitted(backend, make_batch([task]))).values()
+    assert result.status == TaskStatus.FAILED
+    assert result.exit_code == errno.EEXIST
+    assert (tmp_path / "b" / "store" / "new").read_bytes() == b"old"
+    (done,) = wait_results(grid.backend, submitted(grid.backend, make_batch([task]))).values()
+    assert done.status == TaskStatus.DONE
+    assert (tmp_path / "b" / "store" / "new").read_bytes() == b"new"
+
+
+def test_a_backend_connected_with_a_certificate_and_key_runs_a_batch(
+    grid: Grid, tmp_path: Path
+) -> None:
+    carol = grid.pki.users["carol"]
+    seed(tmp_path / "a", "/store/k", b"key pair")
+    task = transfer_task(1, grid.site_a, grid.site_b, "/store/k", b"key pair")
+    backend = Fts3Backend.connect(
+        grid.server.url, cert=carol.cert_path, key=carol.key_path, ca_dir=grid.pki.ca_dir
+    )
+    try:
+        batch = submitted(backend, make_batch([task]))
+        (result,) = wait_results(backend, batch).values()
+        assert grid.server.job(str(batch.external_id)).user_dn == carol.dn
+    finally:
+        backend.close()
+    assert result.status == TaskStatus.DONE
