@@ -19,6 +19,7 @@ from dynamo.server.scheduler import build_scheduler
 from dynamo.server.service import InventoryService
 from dynamo.storage.catalogs import load_catalog
 from dynamo.store import SqlInventoryStore
+from dynamo.web import install_pages
 
 __all__ = ["serve"]
 
@@ -81,6 +82,7 @@ def serve(
         app = create_app(
             service, authenticator=authenticator, scheduler=scheduler, catalogs=catalogs
         )
+        install_pages(app)
         server_config = uvicorn_config(app, settings, log_level="info")
     except DynamoError as exc:
         fail(exc)
@@ -89,7 +91,15 @@ def serve(
 
 def _run(server_config: uvicorn.Config, settings: ServerConfig) -> None:
     scheme = "https" if settings.uses_tls else "http"
-    log.info("serving on %s://%s:%d/api/v1", scheme, settings.host, settings.port)
+    log.info(
+        "serving the API on %s://%s:%d/api/v1 and the pages on %s://%s:%d/",
+        scheme,
+        settings.host,
+        settings.port,
+        scheme,
+        settings.host,
+        settings.port,
+    )
     if settings.trusted_dn_header:
         log.warning(
             "trusting the client DN in header %s: only a front end that strips it from "

@@ -21,6 +21,7 @@ from dynamo.store.detox_queries import (
     CycleStatus,
     DetoxCycle,
     KeysetPage,
+    SiteHistoryPoint,
     Verdict,
     cycle_decisions,
     cycle_deletions,
@@ -31,6 +32,7 @@ from dynamo.store.detox_queries import (
     iter_decisions,
     latest_cycles,
     list_cycles,
+    site_history,
 )
 from dynamo.store.engine import make_engine, normalize_url
 from dynamo.store.filecache import DEFAULT_FILE_CACHE_BLOCKS, FileCache
@@ -69,6 +71,7 @@ __all__ = [
     "PopularityStore",
     "ProgressCallback",
     "SideWrite",
+    "SiteHistoryPoint",
     "SqlInventoryStore",
     "SqlPopularityStore",
     "Verdict",
@@ -91,4 +94,5 @@ __all__ = [
     "popularity_store_for",
     "prune_accesses",
     "record_accesses",
-]
+
+    "site_history",]

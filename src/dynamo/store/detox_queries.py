@@ -49,6 +49,7 @@ __all__ = [
     "CycleStatus",
     "DetoxCycle",
     "KeysetPage",
+    "SiteHistoryPoint",
     "Verdict",
     "cycle_decisions",
     "cycle_deletions",
@@ -59,6 +60,7 @@ __all__ = [
     "iter_decisions",
     "latest_cycles",
     "list_cycles",
+    "site_history",
 ]
 
 T = TypeVar("T")
@@ -203,6 +205,19 @@ class CycleDeletion(_Record):
 
 
 @dataclass(frozen=True, slots=True)
+class SiteHistoryPoint:
+    """A site in one committed or test cycle: when, and its occupancy before and after."""
+
+    cycle_id: int
+    started: int
+    mode: CycleMode
+    quota_bytes: int
+    occupancy_before: float | None
+    occupancy_after: float | None
+    deleted_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
 class KeysetPage(Generic[T]):
     """Items of one page; ``next`` is the cursor (an id) of the following page, None if last."""
 
@@ -259,6 +274,46 @@ def cycle_sites(engine: Engine, cycle_id: int) -> list[CycleSite]:
         _check_cycle(conn, cycle_id)
         rows = conn.execute(query).all()
     return sorted((_record(CycleSite, row) for row in rows), key=lambda site: site.site)
+
+
+def site_history(
+    engine: Engine, site: str, partition: str, *, limit: int = 500
+) -> list[SiteHistoryPoint]:
+    """The site's last ``limit`` finished cycles of ``partition``, oldest first (for a chart;
+    an infinite occupancy, a zero quota in use, comes back as None)."""
+    _check_limit(limit)
+    sites, cycles = detox_cycle_sites, detox_cycles
+    query = (
+        select(
+            cycles.c.id,
+            cycles.c.started,
+            cycles.c.mode,
+            sites.c.quota_bytes,
+            sites.c.occupancy_before,
+            sites.c.occupancy_after,
+            sites.c.deleted_bytes,
+        )
+        .join(cycles, cycles.c.id == sites.c.cycle_id)
+        .where(_equals(engine, sites.c.site, site))
+        .where(_equals(engine, cycles.c.partition, partition))
+        .where(cycles.c.status.in_([CycleStatus.COMMITTED.value, CycleStatus.TEST.value]))
+        .order_by(cycles.c.id.desc())
+        .limit(limit)
+    )
+    with _reading(engine, f"reading the Detox history of {site}") as conn:
+        rows = conn.execute(query).all()
+    return [
+        SiteHistoryPoint(
+            cycle_id=row.id,
+            started=row.started,
+            mode=CycleMode(row.mode),
+            quota_bytes=row.quota_bytes,
+            occupancy_before=_stored_occupancy(row.occupancy_before),
+            occupancy_after=_stored_occupancy(row.occupancy_after),
+            deleted_bytes=row.deleted_bytes,
+        )
+        for row in reversed(rows)
+    ]
 
 
 def cycle_lines(engine: Engine, cycle_id: int) -> list[CycleLine]:
@@ -463,6 +518,11 @@ _LIKE_OF: Final = {
     "_": _LIKE_ESCAPE + "_",
     _LIKE_ESCAPE: _LIKE_ESCAPE * 2,
 }
+
+
+def _stored_occupancy(value: float | None) -> float | None:
+    """An occupancy column: NULL stands for infinity (data on a zero quota)."""
+    return None if value is None else _finite(value)
 
 
 def _finite(value: float) -> float | None:

@@ -27,6 +27,7 @@ from dynamo.store import (
     list_cycles,
     make_engine,
     migrate,
+    site_history,
 )
 from dynamo.store.schema.detox import detox_cycles
 
@@ -364,3 +365,27 @@ def test_a_database_without_the_tables_is_a_store_error(sqlite_url: str) -> None
             list_cycles(engine)
     finally:
         engine.dispose()
+
+
+def test_a_sites_history_lists_its_finished_cycles_oldest_first(engine: Engine) -> None:
+    day = 86_400
+    done = [
+        write_cycle(engine, started=1_700_000_000 + n * day, seed=n, **extra)
+        for n, extra in enumerate([{}, {"mode": "test", "status": "test"}, {}])
+    ]
+    write_cycle(engine, status="failed", started=1_800_000_000, seed=9)  # left out
+    write_cycle(engine, partition="DataOps", seed=10)  # another partition: left out
+    points = site_history(engine, "T2_US_MIT", "Physics")
+    assert [p.cycle_id for p in points] == [c.id for c in done]
+    assert [p.mode for p in points] == [CycleMode.RUN, CycleMode.TEST, CycleMode.RUN]
+    for point, cycle in zip(points, done, strict=True):
+        row = next(s for s in cycle.sites if s["site"] == "T2_US_MIT")
+        assert point.started == cycle.cycle["started"]
+        assert point.occupancy_before == pytest.approx(row["occupancy_before"])
+        assert point.occupancy_after == pytest.approx(row["occupancy_after"])
+        assert point.deleted_bytes == row["deleted_bytes"]
+    assert [p.cycle_id for p in site_history(engine, "T2_US_MIT", "Physics", limit=2)] == [
+        done[1].id,
+        done[2].id,
+    ]
+    assert site_history(engine, "T9_XX_Nowhere", "Physics") == []
