@@ -18,7 +18,7 @@ CANCELED -> cancelled; NOT_USED (an alternative source that was not needed) -> c
 the job is over; SUBMITTED, READY, ACTIVE, STAGING, STARTED, DELETE, ON_HOLD -> not finished.
 A job in FINISHEDDIRTY has some files done and some failed: each is reported on its own. A job
 that ended (FINISHED, FAILED, FINISHEDDIRTY, CANCELED) with files still unfinished reports them
-cancelled (CANCELED) or failed.
+cancelled (CANCELED) or failed. A job FTS3 answers 404 for (purged) fails its tasks with -1.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from dynamo.fileops.fts3_client import (
     Fts3Client,
     Fts3Error,
     Fts3File,
+    Fts3HttpError,
     Fts3Job,
 )
 from dynamo.fileops.ports import BatchSpec, OpKind, TaskResult, TaskSpec, TaskStatus
@@ -198,14 +199,24 @@ def _task_id_of(file: Fts3File, chunk: Sequence[TaskSpec]) -> int | None:
     return None
 
 
+def _forgotten(job_id: str, tasks: Sequence[TaskSpec]) -> list[TaskResult]:
+    """Results for the tasks of a job FTS3 no longer knows (purged, or another server)."""
+    message = f"FTS3 does not know job {job_id} (any more)"
+    return [
+        TaskResult(
+            task_id=t.task_id, status=TaskStatus.FAILED, exit_code=UNKNOWN_ERRNO, message=message
+        )
+        for t in tasks
+    ]
+
+
 @dataclass(slots=True, kw_only=True, eq=False)
 class Fts3Backend:
     """A :class:`~dynamo.fileops.ports.FileOpBackend` submitting to one FTS3 server.
 
     ``client`` is an open :class:`Fts3Client` (the backend does not close it; see
-    :meth:`connect` for one that does). ``retry`` is
-    FTS3's own retry count per file (CMS used 3), ``bring_online`` the staging timeout in
-    seconds for tape sources (the original's 36,000).
+    :meth:`connect` for one that does). ``retry`` is FTS3's own retry count per file (CMS used
+    3), ``bring_online`` the staging timeout in seconds for tape sources (the original's 36,000).
     """
 
     client: Fts3Client
@@ -219,7 +230,6 @@ class Fts3Backend:
     copy_pin_lifetime: int = -1
     _file_counts: dict[str, int] = field(default_factory=dict, init=False)
     _user_dn: str | None = field(default=None, init=False)
-
     _owns_client: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
@@ -243,7 +253,11 @@ class Fts3Backend:
         client = Fts3Client(
             endpoint, cert=cert, key=key, ca_dir=ca_dir, ca_file=ca_file, timeout=timeout
         )
-        backend = cls(client=client, **options)
+        try:
+            backend = cls(client=client, **options)
+        except (TypeError, ValueError):
+            client.close()
+            raise
         backend._owns_client = True
         return backend
 
@@ -314,7 +328,13 @@ class Fts3Backend:
         """The results of the finished files of the batch's jobs."""
         results: list[TaskResult] = []
         for job_id, tasks in self._jobs(batch):
-            job, files = self._files(batch, job_id)
+            try:
+                job, files = self._files(batch, job_id)
+            except Fts3HttpError as exc:
+                if exc.status != 404:
+                    raise
+                results.extend(_forgotten(job_id, tasks))
+                continue
             known = {task.task_id for task in tasks}
             for file in files:
                 task_id = _task_id_of(file, tasks)

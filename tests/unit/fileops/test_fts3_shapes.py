@@ -332,3 +332,16 @@ def test_an_answer_without_a_job_id_is_an_error(
     client = client_for(lambda request: httpx.Response(200, json={}))
     with pytest.raises(Fts3Error, match="no job_id"):
         client.submit({"files": []})
+
+
+def test_a_job_fts3_no_longer_knows_fails_its_tasks_with_an_unknown_errno(
+    client_for: Callable[[Handler], Fts3Client],
+) -> None:
+    backend = Fts3Backend(client=client_for(_FakeFts()))
+    batch = BatchSpec(**{**_fields(_batch(2)), "external_id": "purged-job"})
+    results = backend.poll(batch)
+    assert [(r.task_id, r.status, r.exit_code) for r in results] == [
+        (1, TaskStatus.FAILED, -1),
+        (2, TaskStatus.FAILED, -1),
+    ]
+    assert "purged-job" in results[0].message
