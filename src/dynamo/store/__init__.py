@@ -94,5 +94,5 @@ __all__ = [
     "popularity_store_for",
     "prune_accesses",
     "record_accesses",
-
-    "site_history",]
+    "site_history",
+]

@@ -5,13 +5,14 @@
 - :mod:`.auth` -- users and their roles (migration 0003);
 - :mod:`.applications` -- application runs of the scheduler (migration 0004);
 - :mod:`.detox` -- Detox history, the deletion queue, popularity access records (0005);
-- :mod:`.fileops` -- file-operation subscriptions, batches, tasks and history (0006).
+- :mod:`.fileops` -- file-operation subscriptions, batches, tasks and history (0006);
+- :mod:`.consistency` -- site consistency runs and the files they classified (0007).
 
 Change a module and add a migration together; a contract test checks on every backend that the
 migrations produce exactly ``metadata``.
 """
 
-from dynamo.store.schema import applications, auth, detox, fileops, registry
+from dynamo.store.schema import applications, auth, consistency, detox, fileops, registry
 from dynamo.store.schema.base import metadata
 from dynamo.store.schema.inventory import (
     INVENTORY_TABLES,
@@ -33,6 +34,7 @@ __all__ = [
     "auth",
     "block_replicas",
     "blocks",
+    "consistency",
     "dataset_replicas",
     "datasets",
     "detox",
