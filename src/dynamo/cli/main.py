@@ -11,6 +11,7 @@ from dynamo.cli.bench import bench_app
 from dynamo.cli.db import db_app
 from dynamo.cli.demo import demo
 from dynamo.cli.detox import detox_app
+from dynamo.cli.fileops import fileops_app
 from dynamo.cli.lock import lock_app
 from dynamo.cli.ls import inject, invalidate, ls_app
 from dynamo.cli.policy import policy_app
@@ -57,6 +58,7 @@ app.add_typer(request_app, name="request")
 app.add_typer(lock_app, name="lock")
 app.add_typer(popularity_app, name="popularity")
 app.add_typer(detox_app, name="detox")
+app.add_typer(fileops_app, name="fileops")
 
 
 if __name__ == "__main__":

@@ -146,7 +146,7 @@ def claim_batch(
     """Claim the oldest queued standalone batch, or one whose holder is gone (stale
     heartbeat, or this worker's own id from an earlier life); None when there is none."""
     reclaimable = (_b.c.status == BatchStatus.CLAIMED.value) & or_(
-        _b.c.heartbeat < now - stale_after, _b.c.claimed_by == worker_id
+        _b.c.heartbeat <= now - stale_after, _b.c.claimed_by == worker_id
     )
     query = (
         select(_b.c.id, _b.c.status, _b.c.kind, _b.c.site, _b.c.source_site, _b.c.staging)
