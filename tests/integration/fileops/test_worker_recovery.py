@@ -34,7 +34,7 @@ from .manager_world import World, config_text, content, lfn, make_world
 NOW = 1_700_000_000
 
 
-def cycle(world: World, now: int = NOW, **options: int) -> None:
+def cycle(world: World, now: int = NOW, *, batch_size: int = 1000, seed: int = 0) -> None:
     backend = StandaloneBackend(world.engine, clock=lambda: now)
     run_cycle(
         world.engine,
@@ -42,7 +42,7 @@ def cycle(world: World, now: int = NOW, **options: int) -> None:
         world.endpoints,
         {"standalone": backend},
         now,
-        ManagerOptions(**options),
+        ManagerOptions(batch_size=batch_size, seed=seed),
     )
 
 
