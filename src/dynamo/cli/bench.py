@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
 from importlib.resources import files
 from pathlib import Path
@@ -15,6 +16,7 @@ from dynamo.bench.api import bench_api, bench_inject
 from dynamo.bench.build import BuildReport, build_database
 from dynamo.bench.detox import bench_detox
 from dynamo.bench.extras import write_extras
+from dynamo.bench.fileops import bench_fileops
 from dynamo.bench.generator import REFERENCE_TIME
 from dynamo.bench.loadbench import LoadReport, measure_load, store_loader
 from dynamo.bench.policy import bench_policy
@@ -368,6 +370,51 @@ def list_files(
         report = bench_list(files)
     except DynamoError as exc:
         fail(exc)
+    if json:
+        print_json(report)
+    else:
+        Console().print_json(data=report)
+
+
+@bench_app.command("fileops")
+def fileops(
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db", help="An empty database URL (default: a temporary SQLite file, removed)."
+        ),
+    ] = None,
+    count: Annotated[
+        int, typer.Option("--count", min=1, help="Transfers, and as many deletions.")
+    ] = 1_000_000,
+    failure_fraction: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of tasks that fail (retryable).")
+    ] = 0.02,
+    batch_size: Annotated[int, typer.Option(min=1, help="Tasks per batch.")] = 1000,
+    per_cycle: Annotated[
+        int, typer.Option(min=1, help="Subscriptions picked per manager cycle.")
+    ] = 100_000,
+    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """File-operation queue throughput: COUNT transfers and COUNT deletions through the
+    in-memory backend; task-state updates per second."""
+    console = Console(stderr=True)
+    with tempfile.TemporaryDirectory(prefix="dynamo-bench-fileops-") as scratch:
+        url = db or f"sqlite:///{Path(scratch) / 'fileops.sqlite'}"
+        try:
+            with console.status("enqueueing and running cycles") as status:
+                report = bench_fileops(
+                    url,
+                    count=count,
+                    failure_fraction=failure_fraction,
+                    batch_size=batch_size,
+                    per_cycle=per_cycle,
+                    on_cycle=lambda cycle, done: status.update(
+                        f"cycle {cycle}: {done:,} tasks finished"
+                    ),
+                )
+        except DynamoError as exc:
+            fail(exc)
     if json:
         print_json(report)
     else:
