@@ -20,6 +20,7 @@ from dynamo.api.routes import (
     replicas,
     requests,
     status,
+    transfers,
     whoami,
 )
 from dynamo.api.security import AnonymousAuthenticator, Authenticator
@@ -87,4 +88,5 @@ def create_app(
     app.include_router(locks.router, prefix=API_PREFIX)
     app.include_router(popularity.router, prefix=API_PREFIX)
     app.include_router(detox.router, prefix=API_PREFIX)
+    app.include_router(transfers.router, prefix=API_PREFIX)
     return app
