@@ -19,6 +19,7 @@ from dynamo.cli.popularity import popularity_app
 from dynamo.cli.request import request_app
 from dynamo.cli.server import serve
 from dynamo.cli.site import site_app
+from dynamo.cli.transfers import transfers_app
 
 app = typer.Typer(
     name="dynamo",
@@ -58,6 +59,7 @@ app.add_typer(request_app, name="request")
 app.add_typer(lock_app, name="lock")
 app.add_typer(popularity_app, name="popularity")
 app.add_typer(detox_app, name="detox")
+app.add_typer(transfers_app, name="transfers")
 app.add_typer(fileops_app, name="fileops")
 
 
