@@ -242,3 +242,27 @@ def test_a_retryable_failure_is_retried_at_another_source(sqlite_url: str, tmp_p
         assert world.site_file("DST", 0).read_bytes() == content(0)
     finally:
         world.store.close()
+
+
+def test_a_worker_stops_cleanly_on_sigterm(sqlite_url: str, tmp_path: Path) -> None:
+    world = make_world(sqlite_url, tmp_path / "sites")
+    try:
+        config = tmp_path / "fileops.toml"
+        config.write_text(config_text(world))
+        command = [c for c in worker_command(world, config, "idle") if c != "--once"]
+        worker = subprocess.Popen(
+            [*command, "--poll-interval", "0.2"], stderr=subprocess.PIPE, text=True
+        )
+        lock = Path(f"{world.engine.url.database}.fileops-worker.lock")
+        try:
+            wait_for(lambda: lock.exists() and lock.read_text().strip() != "", "the worker's lock")
+            worker.send_signal(signal.SIGTERM)
+            _, stderr = worker.communicate(timeout=60)
+        finally:
+            if worker.poll() is None:  # pragma: no cover - only when the test fails
+                worker.kill()
+                worker.wait()
+        assert worker.returncode == 0, stderr
+        assert "idle: 0 batches" in stderr
+    finally:
+        world.store.close()
