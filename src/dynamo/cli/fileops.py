@@ -147,4 +147,6 @@ def _table(summary: CycleSummary) -> Table:
                 table.add_row(key, ", ".join(value))
         elif value:
             table.add_row(key, f"{value:,}")
+    if not table.row_count:
+        table.add_row("nothing to do", "0")
     return table
