@@ -17,8 +17,7 @@ import pytest
 from storage_cases import BACKENDS, TAPE_RECALL_DELAY, StorageCase
 from storage_servers import (
     Server,
-    ServerStartError,
-    environment_skips_servers,
+    serve,
     start_moto,
     start_wsgidav,
     start_xrootd,
@@ -28,14 +27,7 @@ from dynamo.storage import EmulatedTapeStorage, MemoryStorage, PosixStorage, Sto
 
 
 def _server(request: pytest.FixtureRequest, start: Callable[[], Server]) -> Iterator[Server]:
-    try:
-        server = start()
-    except ServerStartError as exc:
-        if environment_skips_servers():
-            pytest.skip(f"DYNAMO_TEST_SKIP_SERVERS=1 and {exc}")
-        raise
-    yield server
-    server.stop()
+    yield from serve(start)
 
 
 @pytest.fixture(scope="session")

@@ -15,8 +15,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import pytest
 
 __all__ = [
     "Server",
@@ -166,3 +169,16 @@ def start_wsgidav() -> Server:
 def environment_skips_servers() -> bool:
     """True when ``DYNAMO_TEST_SKIP_SERVERS=1`` turns a server that cannot start into a skip."""
     return os.environ.get("DYNAMO_TEST_SKIP_SERVERS") == "1"
+
+
+def serve(start: Callable[[], Server]) -> Iterator[Server]:
+    """A fixture body: the server ``start`` makes, stopped after; a server that cannot start
+    fails the test, or skips it with ``DYNAMO_TEST_SKIP_SERVERS=1``."""
+    try:
+        server = start()
+    except ServerStartError as exc:
+        if environment_skips_servers():
+            pytest.skip(f"DYNAMO_TEST_SKIP_SERVERS=1 and {exc}")
+        raise
+    yield server
+    server.stop()
