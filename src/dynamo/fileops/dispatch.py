@@ -1,7 +1,8 @@
 """From new and retry subscriptions to submitted batches.
 
 For each subscription picked (oldest first, up to a limit): a transfer whose destination
-already holds a complete replica of the block is done at once; otherwise a source is chosen
+already holds a complete replica of the block is done at once (unless it is a repair, from
+consistency: the replica lists the file, the storage lacks it); otherwise a source is chosen
 (:mod:`dynamo.fileops.sources`) or the subscription is held. Tasks are grouped per link
 (source site, destination site), backend (the destination's, from the endpoints) and staging
 flag, cut into batches, and each batch is written (batch row, task rows, subscriptions
@@ -49,6 +50,10 @@ from dynamo.store.sqlops import chunks, is_any_of, lookup_chunk
 __all__ = ["DispatchCounts", "DispatchOptions", "dispatch"]
 
 log = logging.getLogger(__name__)
+REPAIR_ORIGINS: frozenset[str] = frozenset({"consistency"})
+"""Origins whose transfers repair a file the replica lists but the storage lacks: a complete
+replica at the destination does not satisfy them."""
+
 _subs = fileop_subscriptions
 
 
@@ -164,7 +169,7 @@ def _place(
         plan.groups[(sub.kind, backend, None, sub.site, False)].append((sub, None, path))
         return True
     replica = inventory.find_block_replica(sub.dataset, sub.block, sub.site)
-    if replica is not None and replica.is_complete():
+    if replica is not None and replica.is_complete() and sub.origin not in REPAIR_ORIGINS:
         plan.satisfied.append(sub.id)
         return False
     candidates = _candidates(sub, inventory, endpoints, done_at.get(sub.lfn, set()))
