@@ -160,8 +160,11 @@ def _apply_results(
     conn.execute(insert(fileop_history), history)
     if failures:
         conn.execute(insert(fileop_failures), failures)
-    for batch_ids in chunks(list(fresh), lookup_chunk(conn)):
-        conn.execute(delete(fileop_tasks).where(is_any_of(conn, fileop_tasks.c.id, batch_ids)))
+    if len(fresh) == len(batch.tasks):
+        conn.execute(delete(fileop_tasks).where(fileop_tasks.c.batch_id == batch.spec.batch_id))
+    else:
+        for part in chunks(list(fresh), lookup_chunk(conn)):
+            conn.execute(delete(fileop_tasks).where(is_any_of(conn, fileop_tasks.c.id, part)))
     subs = fileop_subscriptions
     for (status, hold), ids in outcome.items():
         for part in chunks(ids, lookup_chunk(conn)):

@@ -346,11 +346,23 @@ def _create_batch(
     kind, backend_name, source_site, site, staging = key
     pending = [SubscriptionStatus.NEW.value, SubscriptionStatus.RETRY.value]
     ids = [sub.id for sub, _, _ in items]
-    still = set(
-        conn.execute(
-            select(_subs.c.id).where(is_any_of(conn, _subs.c.id, ids), _subs.c.status.in_(pending))
-        ).scalars()
-    )
+    claimed = conn.execute(
+        update(_subs)
+        .where(is_any_of(conn, _subs.c.id, ids), _subs.c.status.in_(pending))
+        .values(status=SubscriptionStatus.INBATCH.value, hold_reason=None, updated=now)
+    ).rowcount
+    if claimed == len(ids):
+        still = set(ids)
+    else:  # some changed since they were picked (cancelled, held): leave those out
+        still = set(
+            conn.execute(
+                select(_subs.c.id).where(
+                    is_any_of(conn, _subs.c.id, ids),
+                    _subs.c.status == SubscriptionStatus.INBATCH.value,
+                    _subs.c.updated == now,
+                )
+            ).scalars()
+        )
     if not still:
         return None
     inserted = conn.execute(
@@ -380,11 +392,6 @@ def _create_batch(
         if sub.id in still
     ]
     conn.execute(insert(fileop_tasks), rows)
-    conn.execute(
-        update(_subs)
-        .where(is_any_of(conn, _subs.c.id, sorted(still)))
-        .values(status=SubscriptionStatus.INBATCH.value, hold_reason=None, updated=now)
-    )
     return batch_id
 
 

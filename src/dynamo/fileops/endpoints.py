@@ -48,6 +48,7 @@ class Endpoint:
     protocol: str | None = None
     recall_delay: float = 1.0
     _storage: StorageBackend | None = field(default=None, repr=False)
+    _prefix: str | None = field(default=None, repr=False)
 
     @property
     def storage(self) -> StorageBackend:
@@ -70,7 +71,11 @@ class Endpoint:
         return normalize_path(pfn[len(prefix) :])
 
     def url_of(self, path: str) -> str:
-        """The full PFN of a site path."""
+        """The full PFN of a normalised site path (as :meth:`site_path` returns)."""
+        if self._prefix is None:
+            self._prefix = _url_prefix(self.storage)
+        if self._prefix:
+            return self._prefix + path
         return self.storage.url(path)
 
 
@@ -93,6 +98,16 @@ class Endpoints(Mapping[str, Endpoint]):
         """The file-operation backend that serves ``site`` (None: the site is not configured)."""
         found = self._by_site.get(site)
         return None if found is None else found.backend
+
+
+def _url_prefix(storage: StorageBackend) -> str:
+    """The text the storage's URLs put before a site path, when they are that simple ("" when
+    not): saves the adapter's path normalisation per task."""
+    probe = storage.url("/probe")
+    prefix = probe[: -len("/probe")] if probe.endswith("/probe") else ""
+    if prefix and storage.url("/a/b.root") == prefix + "/a/b.root":
+        return prefix
+    return ""
 
 
 def open_storage(url: str, *, is_tape: bool = False, delay: float = 1.0) -> StorageBackend:
