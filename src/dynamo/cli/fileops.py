@@ -14,9 +14,10 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -24,9 +25,11 @@ from rich.table import Table
 
 from dynamo.cli.output import DbOption, fail, print_json
 from dynamo.cli.progress import LoadProgress, row_progress
-from dynamo.errors import DynamoError
+from dynamo.errors import ConfigurationError, DynamoError
 from dynamo.fileops.config import load_fileops_config
+from dynamo.fileops.fts3 import Fts3Backend
 from dynamo.fileops.manager import CycleSummary, run_cycle
+from dynamo.fileops.ports import FileOpBackend
 from dynamo.fileops.standalone import StandaloneBackend
 from dynamo.fileops.worker import SqliteWorkerLock, Worker, WorkerOptions
 from dynamo.store import SqlInventoryStore
@@ -110,7 +113,7 @@ def run(
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
-    """Run one file-operations manager cycle with the standalone backend."""
+    """Run one file-operations manager cycle (standalone backend; FTS3 too with [fts3])."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     console = Console(stderr=True)
     moment = int(time.time()) if now is None else now
@@ -120,10 +123,17 @@ def run(
         try:
             with row_progress(console) as progress:
                 inventory, _seq = store.load(progress=LoadProgress(progress))
-            backends = {"standalone": StandaloneBackend(store.engine)}
-            summary = run_cycle(
-                store.engine, inventory, settings.endpoints, backends, moment, settings.manager
-            )
+            backends: dict[str, FileOpBackend] = {"standalone": StandaloneBackend(store.engine)}
+            fts3 = _fts3_backend(settings.fts3)
+            if fts3 is not None:
+                backends["fts3"] = fts3
+            try:
+                summary = run_cycle(
+                    store.engine, inventory, settings.endpoints, backends, moment, settings.manager
+                )
+            finally:
+                if fts3 is not None:
+                    fts3.close()
         finally:
             store.close()
     except DynamoError as exc:
@@ -132,6 +142,17 @@ def run(
         print_json(summary.as_dict())
     else:
         Console().print(_table(summary))
+
+
+def _fts3_backend(table: Mapping[str, Any] | None) -> Fts3Backend | None:
+    if table is None:
+        return None
+    options = dict(table)
+    endpoint = options.pop("endpoint")
+    try:
+        return Fts3Backend.connect(endpoint, **options)
+    except TypeError as exc:
+        raise ConfigurationError(f"[fts3]: {exc}") from exc
 
 
 def _table(summary: CycleSummary) -> Table:

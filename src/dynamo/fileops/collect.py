@@ -63,6 +63,7 @@ class CollectCounts:
     batches_finished: int = 0
     resubmitted: int = 0
     cancel_requests: int = 0
+    backend_errors: int = 0
     unknown_backend: set[str] = field(default_factory=set)
 
 
@@ -96,25 +97,42 @@ def collect_results(
         if backend is None:
             counts.unknown_backend.add(batch.spec.backend)
             continue
-        if batch.status == BatchStatus.QUEUED and batch.spec.external_id is None and batch.tasks:
-            external_id = backend.submit(batch.spec)
-            record_submission(engine, batch.spec.batch_id, external_id, now)
-            counts.resubmitted += external_id is not None
-        cancellable = _cancellable(batch.tasks.values())
-        if cancellable:
-            backend.cancel(batch.spec, cancellable)
-            counts.cancel_requests += len(cancellable)
-            log.info(
-                "batch %d: cancel %d tasks of cancelled subscriptions",
+        try:
+            results = _exchange(engine, backend, batch, now, counts)
+        except Exception as exc:  # one failing backend or batch must not stop the others
+            log.warning(
+                "batch %d (%s): the backend failed, retried next cycle: %s",
                 batch.spec.batch_id,
-                len(cancellable),
+                batch.spec.backend,
+                exc,
             )
-        results = backend.poll(batch.spec) if batch.tasks else ()
+            counts.backend_errors += 1
+            continue
         with engine.begin() as conn:
             _apply_results(conn, batch, results, now, counts)
             if _drop_if_empty(conn, batch.spec.batch_id):
                 counts.batches_finished += 1
     return counts
+
+
+def _exchange(
+    engine: Engine, backend: FileOpBackend, batch: InFlightBatch, now: int, counts: CollectCounts
+) -> Sequence[TaskResult]:
+    """(Re)submit if needed, pass cancellations on, poll."""
+    if batch.status == BatchStatus.QUEUED and batch.spec.external_id is None and batch.tasks:
+        external_id = backend.submit(batch.spec)
+        record_submission(engine, batch.spec.batch_id, external_id, now)
+        counts.resubmitted += external_id is not None
+    cancellable = _cancellable(batch.tasks.values())
+    if cancellable:
+        backend.cancel(batch.spec, cancellable)
+        counts.cancel_requests += len(cancellable)
+        log.info(
+            "batch %d: cancel %d tasks of cancelled subscriptions",
+            batch.spec.batch_id,
+            len(cancellable),
+        )
+    return backend.poll(batch.spec) if batch.tasks else ()
 
 
 def _apply_results(

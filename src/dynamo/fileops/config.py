@@ -15,6 +15,13 @@
 
     [storage.SITE]             # see dynamo.fileops.endpoints
     url = "file:///srv/site"
+    backend = "fts3"           # this site's batches go to FTS3
+
+    [fts3]                     # only when a site uses it; given to Fts3Backend.connect
+    endpoint = "https://fts3.example.org:8446"
+    cert = "/tmp/x509up_u1000" # relative paths: to this file
+    ca_dir = "/etc/grid-security/certificates"
+    max_files_per_job = 1000
 """
 
 from __future__ import annotations
@@ -57,6 +64,8 @@ class FileOpsConfig:
     endpoints: Endpoints = field(default_factory=Endpoints)
     manager: ManagerOptions = field(default_factory=ManagerOptions)
     worker: WorkerSettings = field(default_factory=WorkerSettings)
+    fts3: Mapping[str, Any] | None = None
+    """The ``[fts3]`` table (paths made absolute), or None."""
 
 
 def load_fileops_config(path: str | Path | None) -> FileOpsConfig:
@@ -65,9 +74,11 @@ def load_fileops_config(path: str | Path | None) -> FileOpsConfig:
         return FileOpsConfig()
     data = load_toml(path)
     where = str(path)
-    unknown = sorted(set(data) - {"fileops", "storage"})
+    unknown = sorted(set(data) - {"fileops", "storage", "fts3"})
     if unknown:
-        raise ConfigurationError(f"{where}: unknown table [{unknown[0]}] (known: fileops, storage)")
+        raise ConfigurationError(
+            f"{where}: unknown table [{unknown[0]}] (known: fileops, storage, fts3)"
+        )
     section = _table(data, "fileops", where)
     known = set(_MANAGER_KEYS) | set(_WORKER_KEYS)
     extra = sorted(set(section) - known)
@@ -85,7 +96,22 @@ def load_fileops_config(path: str | Path | None) -> FileOpsConfig:
         ),
         manager=ManagerOptions(**manager),
         worker=WorkerSettings(**worker),
+        fts3=_fts3(data, where, Path(path).parent),
     )
+
+
+def _fts3(data: Mapping[str, Any], where: str, base: Path) -> Mapping[str, Any] | None:
+    if "fts3" not in data:
+        return None
+    table = dict(_table(data, "fts3", where))
+    if not isinstance(table.get("endpoint"), str) or not table["endpoint"].startswith("https://"):
+        raise ConfigurationError(
+            f"{where}: fts3.endpoint = {table.get('endpoint')!r}: the FTS3 REST URL (https://...)"
+        )
+    for key in ("cert", "key", "ca_dir", "ca_file"):
+        if key in table:
+            table[key] = str(base / str(table[key]))
+    return table
 
 
 def _table(data: Mapping[str, Any], name: str, where: str) -> Mapping[str, Any]:

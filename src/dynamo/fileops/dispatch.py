@@ -125,7 +125,11 @@ def dispatch(
         done_at = _done_transfer_sites(conn, [s.lfn for s in subs if s.kind is OpKind.TRANSFER])
         failures = _failures(conn, [s.id for s in subs if s.status == SubscriptionStatus.RETRY])
     for name, instance in backends.items():
-        per_backend[name] = max(per_backend[name], instance.pending())
+        try:
+            per_backend[name] = max(per_backend[name], instance.pending())
+        except Exception as exc:  # an unreachable backend gets no new work this cycle
+            log.warning("backend %s: pending() failed, nothing submitted to it: %s", name, exc)
+            per_backend[name] = options.max_pending_per_backend
     plan = _Plan()
     for sub in subs:
         backend = endpoints.backend_of(sub.site)

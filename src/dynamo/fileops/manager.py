@@ -75,6 +75,7 @@ class CycleSummary:
     held_after_failure: int = 0
     cancel_requests: int = 0
     batches_finished: int = 0
+    backend_errors: int = 0
     held_site_unavailable: int = 0
     released_site_available: int = 0
     satisfied: int = 0
@@ -117,6 +118,7 @@ def run_cycle(
     summary.retry, summary.held_after_failure = collected.retry, collected.held
     summary.cancel_requests = collected.cancel_requests
     summary.batches_finished = collected.batches_finished
+    summary.backend_errors = collected.backend_errors
     summary.unknown_backends = sorted(collected.unknown_backend)
     held, released = hold_unavailable(engine, inventory, endpoints, now)
     summary.held_site_unavailable, summary.released_site_available = held, released

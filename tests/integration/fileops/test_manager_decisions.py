@@ -3,7 +3,7 @@ crash leftovers and tape staging (SQLite, memory backend unless real files are m
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -11,7 +11,13 @@ from sqlalchemy import select, update
 
 from dynamo.fileops.endpoints import Endpoint
 from dynamo.fileops.manager import CycleSummary, ManagerOptions, run_cycle
-from dynamo.fileops.ports import BatchSpec, FileOpBackend, MemoryFileOpBackend, OpKind
+from dynamo.fileops.ports import (
+    BatchSpec,
+    FileOpBackend,
+    MemoryFileOpBackend,
+    OpKind,
+    TaskResult,
+)
 from dynamo.fileops.standalone import StandaloneBackend
 from dynamo.fileops.subscriptions import cancel_files, subscribe
 from dynamo.fileops.worker import Worker, WorkerOptions
@@ -145,3 +151,33 @@ def test_files_only_on_tape_are_staged_then_copied(sqlite_url: str, tmp_path: Pa
             assert world.site_file("DST", index).read_bytes() == content(index)
     finally:
         world.store.close()
+
+
+class FlakyBackend(MemoryFileOpBackend):
+    is_down = True
+
+    def poll(self, batch: BatchSpec) -> Sequence[TaskResult]:
+        if self.is_down:
+            raise ConnectionError("poll refused")
+        return MemoryFileOpBackend.poll(self, batch)
+
+    def pending(self) -> int:
+        if self.is_down:
+            raise ConnectionError("pending refused")
+        return MemoryFileOpBackend.pending(self)
+
+
+def test_a_failing_backend_costs_a_cycle_and_loses_nothing(world: World) -> None:
+    backend = FlakyBackend()
+    with world.engine.begin() as conn:
+        subscribe(conn, OpKind.TRANSFER, "DST", world.refs, origin="operator", now=NOW)
+    assert cycle(world, backend).tasks_submitted == 0  # pending() failed: nothing sent
+    backend.is_down = False
+    assert cycle(world, backend, NOW + 1).tasks_submitted == len(world.refs)
+    backend.is_down = True
+    summary = cycle(world, backend, NOW + 2)
+    assert summary.backend_errors > 0  # one per batch in flight
+    assert summary.done == 0
+    backend.is_down = False
+    assert cycle(world, backend, NOW + 3).done == len(world.refs)
+    assert set(world.statuses().values()) == {"done"}

@@ -70,6 +70,7 @@ def test_a_catalog_maps_lfns_to_site_paths(tmp_path: Path) -> None:
         ("[fileops]\nbatch_size = 0\n", "fileops.batch_size = 0"),
         ("[fileops]\nspeed = 3\n", "fileops.speed: unknown key"),
         ("[other]\n", "unknown table [other]"),
+        ('[fts3]\nendpoint = "http://fts:8446"\n', "fts3.endpoint = 'http://fts:8446'"),
         ("[storage\n", "cannot read the configuration"),
     ],
 )
@@ -81,3 +82,14 @@ def test_bad_configuration_names_file_key_and_value(
         load_fileops_config(path)
     assert str(path) in str(caught.value)
     assert message in str(caught.value)
+
+
+def test_the_fts3_table_is_kept_with_paths_made_absolute(tmp_path: Path) -> None:
+    config = load_fileops_config(
+        write(tmp_path, '[fts3]\nendpoint = "https://fts:8446"\ncert = "proxy.pem"\nretry = 3\n')
+    )
+    assert config.fts3 == {
+        "endpoint": "https://fts:8446",
+        "cert": str(tmp_path / "proxy.pem"),
+        "retry": 3,
+    }
