@@ -11,6 +11,7 @@ from dynamo import __version__
 from dynamo.api.errors import ERROR_RESPONSES, document_errors, install_error_handlers
 from dynamo.api.routes import (
     applications,
+    consistency,
     detox,
     inject,
     inventory,
@@ -89,4 +90,5 @@ def create_app(
     app.include_router(popularity.router, prefix=API_PREFIX)
     app.include_router(detox.router, prefix=API_PREFIX)
     app.include_router(transfers.router, prefix=API_PREFIX)
+    app.include_router(consistency.router, prefix=API_PREFIX)
     return app

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import Depends
+from pydantic import BeforeValidator
+from sqlalchemy import Engine
 from starlette.requests import Request
 
+from dynamo.errors import NotFoundError
 from dynamo.server.service import InventoryService
+from dynamo.store import SqlInventoryStore
 
-__all__ = ["Service", "service_of"]
+__all__ = ["IntParam", "Service", "database_of", "service_of"]
 
 
 def service_of(request: Request) -> InventoryService:
@@ -20,3 +26,31 @@ def service_of(request: Request) -> InventoryService:
 
 Service = Annotated[InventoryService, Depends(service_of)]
 """A route parameter receiving the inventory service."""
+
+
+def database_of(what: str) -> Callable[[InventoryService], Engine]:
+    """A dependency giving the inventory's database, where ``what`` (history, queues, reports)
+    is kept; a server whose inventory is not in a database has none of it (404)."""
+
+    def engine_of(service: Service) -> Engine:
+        store = service.store
+        if not isinstance(store, SqlInventoryStore):
+            raise NotFoundError(f"this server keeps no {what} (its inventory is not in a database)")
+        return store.engine
+
+    return engine_of
+
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+def _integer_text(value: Any) -> Any:
+    """Refuse query and path text that is not an integer as written (pydantic's lax mode would
+    take ``60.0`` or ``1_000`` for an int; the documented type says digits)."""
+    if isinstance(value, str) and not _INTEGER.fullmatch(value):
+        raise ValueError("not an integer")
+    return value
+
+
+IntParam = Annotated[int, BeforeValidator(_integer_text)]
+"""An integer query or path parameter: digits only, as the OpenAPI type promises."""

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from dynamo.api.deps import IntParam
 from dynamo.api.security import Principal, Role, Target, require
 from dynamo.errors import NotFoundError
 from dynamo.server.scheduler import Scheduler
@@ -114,7 +115,7 @@ async def list_runs(
     scheduler: Sched,
     app: str | None = None,
     status: RunStatus | None = None,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    limit: Annotated[IntParam, Query(ge=1, le=10_000)] = 100,
 ) -> list[RunView]:
     """Runs, newest first, optionally of one application or in one status."""
     return [RunView.of(r) for r in await scheduler.list_runs(app=app, status=status, limit=limit)]
@@ -193,7 +194,7 @@ class LogChunk(BaseModel):
 async def get_log(
     run_id: int,
     scheduler: Sched,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[IntParam, Query(ge=0)] = 0,
     format: Annotated[Literal["text", "json"], Query()] = "text",
 ) -> Response:
     """The run's log from byte ``offset`` (at most 1 MiB), as text with headers

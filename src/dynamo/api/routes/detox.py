@@ -23,14 +23,12 @@ from sqlalchemy import Engine
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
-from dynamo.api.deps import Service
-from dynamo.errors import NotFoundError
+from dynamo.api.deps import IntParam, database_of
 from dynamo.registry import MAX_ID
 from dynamo.store import (
     CycleDecision,
     CycleMode,
     CycleStatus,
-    SqlInventoryStore,
     Verdict,
     cycle_decisions,
     cycle_deletions,
@@ -52,24 +50,16 @@ TEXT: Final = "text/plain"
 STREAM_CHUNK: Final = 5000
 """Decisions read (and serialized) per query while streaming NDJSON."""
 
-CycleId = Annotated[int, Path(ge=1, le=MAX_ID, description="A Detox cycle id.")]
-Before = Annotated[int | None, Query(ge=1, le=MAX_ID, description="`next` of the page before.")]
-After = Annotated[int | None, Query(ge=0, le=MAX_ID, description="`next` of the page before.")]
-RowLimit = Annotated[int, Query(ge=1, le=100_000, description="Rows per page.")]
+CycleId = Annotated[IntParam, Path(ge=1, le=MAX_ID, description="A Detox cycle id.")]
+Before = Annotated[
+    IntParam | None, Query(ge=1, le=MAX_ID, description="`next` of the page before.")
+]
+After = Annotated[IntParam | None, Query(ge=0, le=MAX_ID, description="`next` of the page before.")]
+RowLimit = Annotated[IntParam, Query(ge=1, le=100_000, description="Rows per page.")]
 NameFilter = Annotated[str | None, Query(max_length=512, description="Name or glob (* and ?).")]
 
 
-def history_of(service: Service) -> Engine:
-    """The database holding the Detox history: the inventory's."""
-    store = service.store
-    if not isinstance(store, SqlInventoryStore):
-        raise NotFoundError(
-            "this server keeps no Detox history (its inventory is not in a database)"
-        )
-    return store.engine
-
-
-History = Annotated[Engine, Depends(history_of)]
+History = Annotated[Engine, Depends(database_of("Detox history"))]
 
 
 class _View(BaseModel):
@@ -216,7 +206,7 @@ async def list_detox_cycles(
     history: History,
     partition: Annotated[str | None, Query(max_length=64, description="Partition name.")] = None,
     status: CycleStatus | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000, description="Cycles per page.")] = 50,
+    limit: Annotated[IntParam, Query(ge=1, le=1000, description="Cycles per page.")] = 50,
     before: Before = None,
 ) -> Response:
     """Cycles newest first, of one partition and in one status if given."""

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from starlette.responses import Response
 
-from dynamo.api.deps import Service
+from dynamo.api.deps import IntParam, Service
 from dynamo.api.views import (
     BlockView,
     DatasetView,
@@ -32,7 +32,7 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["inventory"])
 
-Limit = Annotated[int, Query(ge=1, le=10_000, description="Items per page.")]
+Limit = Annotated[IntParam, Query(ge=1, le=10_000, description="Items per page.")]
 After = Annotated[str | None, Query(description="Last name of the previous page.")]
 NameGlob = Annotated[str, Query(description="Name or glob (* and ?).")]
 

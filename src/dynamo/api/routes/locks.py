@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from dynamo.api.deps import Service
+from dynamo.api.deps import IntParam, Service
 from dynamo.api.registry import (
     LockView,
     Now,
@@ -40,8 +40,8 @@ router = APIRouter(tags=["locks"])
 
 Locker = Annotated[Principal, Depends(require(Target.REGISTRY, Role.USER, Role.OPERATOR))]
 Pattern = Annotated[str, Field(min_length=1, max_length=MAX_PATTERN_LENGTH)]
-LockId = Annotated[int, Path(ge=1, le=MAX_ID, description="A lock id.")]
-Ids = Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None, Query(alias="id")]
+LockId = Annotated[IntParam, Path(ge=1, le=MAX_ID, description="A lock id.")]
+Ids = Annotated[list[Annotated[IntParam, Field(ge=1, le=MAX_ID)]] | None, Query(alias="id")]
 
 
 class LockIn(BaseModel):

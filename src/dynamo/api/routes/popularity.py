@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 
-from dynamo.api.deps import Service
+from dynamo.api.deps import IntParam, Service
 from dynamo.api.registry import Now
 from dynamo.api.security import Principal, Role, Target, require
 from dynamo.errors import NotFoundError
@@ -145,7 +145,7 @@ async def get_dataset_accesses(
     service: Service,
     popularity: Popularity,
     now: Now,
-    days: Annotated[int, Query(ge=1, le=36_500, description="Window in days.")] = DEFAULT_DAYS,
+    days: Annotated[IntParam, Query(ge=1, le=36_500, description="Window in days.")] = DEFAULT_DAYS,
 ) -> DatasetAccessView:
     """The accesses of one dataset per site and in total over the last ``days`` days; 404 if
     the inventory does not hold it and no record names it."""

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from starlette.responses import Response, StreamingResponse
 
-from dynamo.api.deps import Service
+from dynamo.api.deps import IntParam, Service
 from dynamo.api.routes.inventory import find_dataset
 from dynamo.api.views import (
     BlockReplicaView,
@@ -43,8 +43,8 @@ Complete = Annotated[bool | None, Query(description="Only complete (true) or inc
 Format = Annotated[
     Literal["json", "ndjson"], Query(description="json (paged) or ndjson (streamed).")
 ]
-Limit = Annotated[int, Query(ge=1, le=100_000)]
-Offset = Annotated[int, Query(ge=0)]
+Limit = Annotated[IntParam, Query(ge=1, le=100_000)]
+Offset = Annotated[IntParam, Query(ge=0)]
 
 _CHUNK = 2_000
 

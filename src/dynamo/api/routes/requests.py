@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from dynamo.api.deps import Service
+from dynamo.api.deps import IntParam, Service
 from dynamo.api.registry import Now, Registry, RequestView, identity, request_view
 from dynamo.api.security import Principal, Role, Target, require
 from dynamo.registry import (
@@ -38,8 +38,8 @@ router = APIRouter(tags=["requests"])
 Requester = Annotated[Principal, Depends(require(Target.REGISTRY, Role.USER, Role.OPERATOR))]
 Item = Annotated[str, Field(min_length=1, max_length=MAX_PATTERN_LENGTH)]
 SitePattern = Annotated[str, Field(min_length=1, max_length=MAX_PATTERN_LENGTH)]
-RequestId = Annotated[int, Path(ge=1, le=MAX_ID, description="A request id.")]
-Ids = Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None, Query(alias="id")]
+RequestId = Annotated[IntParam, Path(ge=1, le=MAX_ID, description="A request id.")]
+Ids = Annotated[list[Annotated[IntParam, Field(ge=1, le=MAX_ID)]] | None, Query(alias="id")]
 
 
 class _Body(BaseModel):
@@ -117,7 +117,7 @@ async def list_requests(
     user: str | None = None,
     item: str | None = None,
     site: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    limit: Annotated[IntParam, Query(ge=1, le=10_000)] = 1000,
 ) -> list[RequestView]:
     """Requests matching every given filter (``item``, ``site``: exact names), newest first."""
     query = RequestQuery(

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 from starlette.responses import Response
 
-from dynamo.api.deps import Service
+from dynamo.api.deps import IntParam, Service
 from dynamo.api.registry import Now
 from dynamo.api.security import Principal, Role, Target, require
 from dynamo.errors import NotFoundError
@@ -46,11 +46,13 @@ SiteFilter = Annotated[str | None, Query(max_length=64, description="Site name o
 DatasetFilter = Annotated[
     str | None, Query(max_length=512, description="Dataset name or glob (* and ?).")
 ]
-After = Annotated[int | None, Query(ge=0, le=MAX_ID, description="`next` of the page before.")]
-Before = Annotated[int | None, Query(ge=1, le=MAX_ID, description="`next` of the page before.")]
-Limit = Annotated[int, Query(ge=1, le=10_000, description="Rows per page.")]
-Since = Annotated[int | None, Query(ge=0, le=MAX_ID, description="History from (epoch s).")]
-Window = Annotated[int, Query(ge=1, le=366 * 86_400, description="Seconds summed.")]
+After = Annotated[IntParam | None, Query(ge=0, le=MAX_ID, description="`next` of the page before.")]
+Before = Annotated[
+    IntParam | None, Query(ge=1, le=MAX_ID, description="`next` of the page before.")
+]
+Limit = Annotated[IntParam, Query(ge=1, le=10_000, description="Rows per page.")]
+Since = Annotated[IntParam | None, Query(ge=0, le=MAX_ID, description="History from (epoch s).")]
+Window = Annotated[IntParam, Query(ge=1, le=366 * 86_400, description="Seconds summed.")]
 
 
 class State(StrEnum):
