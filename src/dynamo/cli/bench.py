@@ -14,6 +14,7 @@ from rich.table import Table
 
 from dynamo.bench.api import bench_api, bench_inject
 from dynamo.bench.build import BuildReport, build_database
+from dynamo.bench.consistency import bench_consistency
 from dynamo.bench.detox import bench_detox
 from dynamo.bench.extras import write_extras
 from dynamo.bench.fileops import bench_fileops
@@ -419,3 +420,34 @@ def fileops(
         print_json(report)
     else:
         Console().print_json(data=report)
+
+
+@bench_app.command("consistency")
+def consistency(
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db", help="An empty database URL (default: a temporary SQLite file, removed)."
+        ),
+    ] = None,
+    files: Annotated[
+        list[int] | None, typer.Option("--files", min=1, help="Files at the site (repeatable).")
+    ] = None,
+    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Site consistency at volume: read a site's N files from the inventory and compare a
+    listing of them (planted differences) with it; seconds and memory per size."""
+    console = Console(stderr=True)
+    reports = []
+    for count in files or [400_000, 4_000_000]:
+        with tempfile.TemporaryDirectory(prefix="dynamo-bench-consistency-") as scratch:
+            url = db or f"sqlite:///{Path(scratch) / 'consistency.sqlite'}"
+            try:
+                with console.status(f"{count:,} files: writing, reading, comparing"):
+                    reports.append(bench_consistency(url, count))
+            except DynamoError as exc:
+                fail(exc)
+    if json:
+        print_json(reports)
+    else:
+        Console().print_json(data=reports)
