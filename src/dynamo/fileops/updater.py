@@ -250,6 +250,7 @@ class _Planner:
     sizes: dict[Key, tuple[int, int]] = field(default_factory=dict)  # what the plan set
     gone: set[Key] = field(default_factory=set)  # block replicas the plan deletes
     filled: set[tuple[str, str]] = field(default_factory=set)  # (dataset, site) upserted
+    emptied: set[tuple[str, str]] = field(default_factory=set)  # (dataset, site) lost blocks
 
     def drop(self, row: SubscriptionRow) -> None:
         self.deleted[row.id] = row.status.value
@@ -279,6 +280,7 @@ def plan_update(
             _fold(planner, key, state)
     for key in rows.queued_deletions:
         _close_deletion(planner, key, by_key.get(key))
+    _delete_emptied(planner)
     for row in rows.subscriptions:
         if row.status is SubscriptionStatus.HELD:
             _release(planner, row)
@@ -377,7 +379,7 @@ def _settle(
     if replica is not None and (replica.size, replica.num_files) == (size, num_files):
         return
     group = replica.group.name if replica is not None else _new_owner(p, key)
-    p.filled.add((key[0], key[2]))
+    p.filled.add((key[0], key[2]))  # after _new_owner: it upserts the first one only
     p.ops.append(
         UpsertBlockReplica(
             dataset=key[0],
@@ -401,10 +403,7 @@ def _new_owner(p: _Planner, key: Key) -> str | None:
         return existing.group.name
     default = p.options.default_group
     group = default if default in p.inventory.groups else None
-    if not any(
-        isinstance(op, UpsertDatasetReplica) and (op.dataset, op.site) == (key[0], key[2])
-        for op in p.ops
-    ):
+    if (key[0], key[2]) not in p.filled:
         p.ops.append(UpsertDatasetReplica(dataset=key[0], site=key[2], group=group))
     return group
 
@@ -413,11 +412,17 @@ def _delete_replica(p: _Planner, key: Key, replica: BlockReplica) -> None:
     p.ops.append(DeleteBlockReplica(dataset=key[0], block=key[1], site=key[2]))
     p.gone.add(key)
     p.why(key, "no file left and nothing pending: block replica deleted")
-    dataset_replica = replica.dataset_replica()
-    left = [b for b in dataset_replica.block_replicas if (key[0], b.name, key[2]) not in p.gone]
-    if not left and (key[0], key[2]) not in p.filled:
-        p.ops.append(DeleteDatasetReplica(dataset=key[0], site=key[2]))
-        p.why(key, "no block replica left: dataset replica deleted")
+    p.emptied.add((key[0], key[2]))
+
+
+def _delete_emptied(p: _Planner) -> None:
+    """Delete the dataset replicas left with no block replica (after every fold, so that a
+    block replica the plan creates at the same place keeps its dataset replica)."""
+    for dataset, site in sorted(p.emptied - p.filled):
+        replica = p.inventory.datasets[dataset].replicas[p.inventory.sites[site]]
+        if all((dataset, b.name, site) in p.gone for b in replica.block_replicas):
+            p.ops.append(DeleteDatasetReplica(dataset=dataset, site=site))
+            p.reasons.append((f"{dataset}@{site}", "no block replica left: deleted"))
 
 
 def _close_deletion(p: _Planner, key: Key, state: _Replica | None) -> None:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
-from conftest import DatabaseUrlFactory
 from dynamo.errors import ConfigurationError
 from dynamo.fileops.ports import OpKind
 from dynamo.fileops.queries import QueueState, cancel, history, link_rates, queued, release
@@ -30,6 +29,7 @@ from fileops_data import (
 )
 
 BACKENDS = ("sqlite", "postgresql", "mysql")
+DatabaseUrlFactory = Callable[[str], str]  # the fixture of tests/conftest.py
 
 
 @pytest.fixture(params=BACKENDS)

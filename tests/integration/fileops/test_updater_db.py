@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select, update
 
-from conftest import DatabaseUrlFactory
 from dynamo.errors import StoreError
 from dynamo.fileops import updater
 from dynamo.fileops.updater import UpdateOptions, run_update
@@ -35,6 +34,7 @@ from fileops_data import (
 from integration.server.sched_support import finished
 
 BACKENDS = ("sqlite", "postgresql", "mysql")
+DatabaseUrlFactory = Callable[[str], str]  # the fixture of tests/conftest.py
 
 
 @pytest.fixture(params=BACKENDS)

@@ -234,6 +234,14 @@ def test_done_deletions_shrink_a_complete_replica_then_remove_it_and_its_dataset
     assert emptied.rows.deletions_done == ((DS, B2, SRC),)
 
 
+def test_a_dataset_replica_losing_one_block_and_gaining_another_stays() -> None:
+    inventory = with_partial_replica(100, 1, group=None)
+    result = plan(inventory, row(0, kind="deletion"), row(0, block=B2), row(1, block=B2))
+    assert DeleteBlockReplica(dataset=DS, block=B1, site=DST) in result.changeset.ops
+    assert not any(isinstance(op, DeleteDatasetReplica) for op in result.changeset.ops)
+    assert replica_at(inventory, DST, B2) == (100, 2)
+
+
 def test_an_emptied_replica_with_pending_subscriptions_stays_empty() -> None:
     inventory = with_partial_replica(100, 1)
     result = plan(inventory, row(0, kind="deletion"), row(1, "new"))
