@@ -6,13 +6,22 @@
 - :mod:`.applications` -- application runs of the scheduler (migration 0004);
 - :mod:`.detox` -- Detox history, the deletion queue, popularity access records (0005);
 - :mod:`.fileops` -- file-operation subscriptions, batches, tasks and history (0006);
-- :mod:`.consistency` -- site consistency runs and the files they classified (0007).
+- :mod:`.consistency` -- site consistency runs and the files they classified (0007);
+- :mod:`.dealer` -- Dealer history: cycles and the copies they proposed (0008).
 
 Change a module and add a migration together; a contract test checks on every backend that the
 migrations produce exactly ``metadata``.
 """
 
-from dynamo.store.schema import applications, auth, consistency, detox, fileops, registry
+from dynamo.store.schema import (
+    applications,
+    auth,
+    consistency,
+    dealer,
+    detox,
+    fileops,
+    registry,
+)
 from dynamo.store.schema.base import metadata
 from dynamo.store.schema.inventory import (
     INVENTORY_TABLES,
@@ -37,6 +46,7 @@ __all__ = [
     "consistency",
     "dataset_replicas",
     "datasets",
+    "dealer",
     "detox",
     "fileops",
     "files",
