@@ -5,7 +5,8 @@ Functions on an Engine returning frozen records whose ``to_json()`` is the API's
 
 - the queue (:func:`queued`: ``current`` subscriptions new / inbatch / retry with their latest
   task, or ``held`` ones with their reason) is listed in subscription id order and paged by
-  ``after_id``; the history (:func:`history`) newest first, paged by ``before_id``. A
+  ``after_id`` (:func:`held_summary` counts the held ones per site and reason); the history
+  (:func:`history`) newest first, paged by ``before_id``. A
   :class:`KeysetPage` carries the cursor of the following page in ``next``;
 - a ``site`` or ``dataset`` filter is an exact name or a glob with ``*`` and ``?``,
   case-sensitive on every backend;
@@ -51,11 +52,13 @@ from dynamo.store.schema.fileops import (
 )
 
 __all__ = [
+    "HeldCount",
     "HistoryEntry",
     "LinkRate",
     "QueueEntry",
     "QueueState",
     "cancel",
+    "held_summary",
     "history",
     "link_rates",
     "queued",
@@ -146,6 +149,16 @@ class LinkRate(_Record):
     bytes_per_second: float
     files_per_hour: float
     window: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HeldCount(_Record):
+    """Held subscriptions at ``site`` for ``reason``: how many files, how many bytes."""
+
+    site: str
+    reason: str | None
+    files: int
+    bytes: int
 
 
 # ---------------------------------------------------------------------- reads
@@ -308,6 +321,29 @@ def link_rates(
         for row in rows
     ]
     return sorted(rates, key=lambda r: (r.source_site or "", r.source_site is not None, r.site))
+
+
+def held_summary(engine: Engine, *, kind: OpKind, site: str | None = None) -> list[HeldCount]:
+    """Held subscriptions of ``kind`` counted per site and reason, by site then reason."""
+    subs = fileop_subscriptions
+    query = (
+        select(
+            subs.c.site,
+            subs.c.hold_reason,
+            func.count().label("files"),
+            func.sum(subs.c.size).label("bytes"),
+        )
+        .where(subs.c.kind == kind.value, subs.c.status == SubscriptionStatus.HELD.value)
+        .group_by(subs.c.site, subs.c.hold_reason)
+    )
+    query = _filtered(engine, query, subs.c.site, site)
+    with _reading(engine, "counting held subscriptions") as conn:
+        rows = conn.execute(query).all()
+    counts = [
+        HeldCount(site=r.site, reason=r.hold_reason, files=int(r.files), bytes=int(r.bytes or 0))
+        for r in rows
+    ]
+    return sorted(counts, key=lambda c: (c.site, c.reason or ""))
 
 
 # ---------------------------------------------------------------------- operator actions

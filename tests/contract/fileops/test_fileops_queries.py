@@ -8,7 +8,16 @@ import pytest
 
 from dynamo.errors import ConfigurationError
 from dynamo.fileops.ports import OpKind
-from dynamo.fileops.queries import QueueState, cancel, history, link_rates, queued, release
+from dynamo.fileops.queries import (
+    HeldCount,
+    QueueState,
+    cancel,
+    held_summary,
+    history,
+    link_rates,
+    queued,
+    release,
+)
 from dynamo.store import SqlInventoryStore
 from fileops_data import (
     B1,
@@ -103,6 +112,22 @@ def test_held_subscriptions_are_listed_with_their_reason(store: SqlInventoryStor
     ]
     only = queued(engine, kind=OpKind.TRANSFER, state=QueueState.HELD, reason="all_failed")
     assert [e.id for e in only.items] == [failed]
+
+
+def test_held_subscriptions_are_counted_per_site_and_reason(store: SqlInventoryStore) -> None:
+    engine = store.engine
+    for index in range(3):
+        add_subscription(engine, index=index, status="held", hold_reason="no_source")
+    add_subscription(engine, block=B2, index=0, status="held", hold_reason="all_failed")
+    add_subscription(engine, block=B2, index=1, site=DOWN, status="held", hold_reason="no_source")
+    add_subscription(engine, block=B3, dataset=OTHER, index=0)
+    assert held_summary(engine, kind=OpKind.TRANSFER) == [
+        HeldCount(site=DOWN, reason="no_source", files=1, bytes=50),
+        HeldCount(site=DST, reason="all_failed", files=1, bytes=50),
+        HeldCount(site=DST, reason="no_source", files=3, bytes=600),
+    ]
+    assert len(held_summary(engine, kind=OpKind.TRANSFER, site=DOWN)) == 1
+    assert held_summary(engine, kind=OpKind.DELETION) == []
 
 
 def test_history_is_newest_first_and_filters_by_site_dataset_since_and_status(

@@ -12,7 +12,7 @@ from pydantic import TypeAdapter
 
 from doubles import HeaderTestAuthenticator
 from dynamo.api.app import create_app
-from dynamo.api.routes.transfers import Changed, FileOpPage, LinkRateView
+from dynamo.api.routes.transfers import Changed, FileOpPage, HeldCountView, LinkRateView
 from dynamo.server.service import InventoryService
 from dynamo.store import MemoryInventoryStore, SqlInventoryStore
 from fileops_data import (
@@ -86,6 +86,18 @@ async def test_held_transfers_filter_by_reason_and_site(
         f"{API}/transfers", params={"state": "held", "reason": "no_source", "site": "T2_DST"}
     )
     assert [e["id"] for e in _valid(FileOpPage, answer.json())["items"]] == [held]
+
+
+async def test_held_transfers_are_counted_per_site_and_reason(
+    api: httpx.AsyncClient, store: SqlInventoryStore
+) -> None:
+    for index in range(2):
+        add_subscription(store.engine, index=index, status="held", hold_reason="no_source")
+    answer = await api.get(f"{API}/transfers/held")
+    assert _valid(list[HeldCountView], answer.json()) == [
+        {"site": DST, "reason": "no_source", "files": 2, "bytes": 300}
+    ]
+    assert (await api.get(f"{API}/deletions/held")).json() == []
 
 
 async def test_history_filters_by_dataset_since_and_status(
@@ -217,5 +229,7 @@ async def test_routes_are_in_the_openapi_document(api: httpx.AsyncClient) -> Non
         "/api/v1/transfers/cancel",
         "/api/v1/deletions",
         "/api/v1/deletions/rates",
+        "/api/v1/transfers/held",
+        "/api/v1/deletions/held",
     ):
         assert path in paths

@@ -6,7 +6,8 @@ in a batch, to retry) with their latest task, ``held`` ones with the reason, or 
 ``history`` of finished tasks (newest first, ``since`` and ``status`` filters). The queue is
 paged with ``after``, the history with ``before``: each the ``next`` of the page before.
 ``GET /transfers/rates`` and ``GET /deletions/rates`` sum the history per link over
-``window`` seconds. Reads are public. ``POST .../release`` (held -> new) and
+``window`` seconds; ``GET /transfers/held`` and ``GET /deletions/held`` count the held
+subscriptions per site and reason. Reads are public. ``POST .../release`` (held -> new) and
 ``POST .../cancel`` (pending -> cancelled; the manager cancels the tasks, the updater removes
 the rows) need the operator role on ``inventory`` and at least one selector. A server whose
 inventory is not in a database has no queue (404). These are the file-level operations; the
@@ -31,7 +32,15 @@ from dynamo.api.registry import Now
 from dynamo.api.security import Principal, Role, Target, require
 from dynamo.errors import NotFoundError
 from dynamo.fileops.ports import HoldReason, OpKind
-from dynamo.fileops.queries import QueueState, cancel, history, link_rates, queued, release
+from dynamo.fileops.queries import (
+    QueueState,
+    cancel,
+    held_summary,
+    history,
+    link_rates,
+    queued,
+    release,
+)
 from dynamo.registry import MAX_ID
 from dynamo.store import SqlInventoryStore
 
@@ -146,6 +155,15 @@ class LinkRateView(_View):
     bytes_per_second: float
     files_per_hour: float
     window: int
+
+
+class HeldCountView(_View):
+    """Held subscriptions at a site for one reason."""
+
+    site: str
+    reason: str | None
+    files: int
+    bytes: int
 
 
 Ids = Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]], Field(max_length=100_000)]
@@ -305,6 +323,22 @@ async def deletion_rates(
             r.to_json()
             for r in link_rates(queue, kind=OpKind.DELETION, now=now, window=window, site=site)
         ]
+    )
+
+
+@router.get("/transfers/held", response_model=list[HeldCountView])
+async def held_transfers(queue: Queue, site: SiteFilter = None) -> Response:
+    """Held transfers counted per destination site and reason (the list: ``state=held``)."""
+    return await _json(
+        lambda: [c.to_json() for c in held_summary(queue, kind=OpKind.TRANSFER, site=site)]
+    )
+
+
+@router.get("/deletions/held", response_model=list[HeldCountView])
+async def held_deletions(queue: Queue, site: SiteFilter = None) -> Response:
+    """Held deletions counted per site and reason."""
+    return await _json(
+        lambda: [c.to_json() for c in held_summary(queue, kind=OpKind.DELETION, site=site)]
     )
 
 
