@@ -299,3 +299,61 @@ async def test_the_scheduled_updater_commits_rows_and_changeset_together(
     assert replica_at(service.inventory, DST, B2) == (100, 2)
     assert subscription_rows(store.engine) == set()
     assert describe(loaded(store)) == describe(service.inventory)
+
+
+def test_the_server_record_sink_keeps_a_failed_update_out_of_the_commit(
+    sqlite_store: SqlInventoryStore,
+) -> None:
+    from dynamo.fileops.updater import plan_update, read_update_input
+    from dynamo.server.scheduler import record_sink
+    from dynamo.store.appruns import AppRun, RunMode
+
+    store = sqlite_store
+    ids = [add_subscription(store.engine, block=B2, index=i, status="done") for i in range(2)]
+    inventory = loaded(store)
+    plan = plan_update(
+        inventory,
+        read_update_input(store.engine),
+        store,
+        now=NOW,
+        options=UpdateOptions(default_group=GROUP),
+    )
+    set_status(store, ids[1], "new", NOW)  # a concurrent subscriber revived one
+    run = AppRun(id=7, app="updater", mode=RunMode.WRITE, submitted=NOW)
+    sink = record_sink(run, [plan.rows.to_record()])
+    before_seq = store.last_seq()
+    with pytest.raises(StoreError, match="changed since the update was planned"):
+        store.commit(plan.changeset, inventory, also=sink)
+    assert store.last_seq() == before_seq
+    assert replica_at(inventory, DST, B2) is None
+    assert subscription_rows(store.engine, ("id", "status")) == {(ids[0], "done"), (ids[1], "new")}
+
+
+async def test_the_updater_run_read_only_changes_nothing(
+    sqlite_store: SqlInventoryStore, tmp_path: Path
+) -> None:
+    from dynamo.server.schedconfig import SchedulerConfig
+    from dynamo.server.scheduler import build_scheduler
+    from dynamo.server.service import InventoryService
+    from dynamo.store.appruns import RunStatus
+
+    store = sqlite_store
+    for index in range(2):
+        add_subscription(store.engine, block=B2, index=index, status="done")
+    service = InventoryService.load(store)
+    scheduler = build_scheduler(
+        service,
+        store,
+        SchedulerConfig(work_dir=tmp_path / "work", poll_seconds=0.02, default_timeout=120),
+    )
+    assert scheduler is not None
+    await scheduler.start()
+    try:
+        done = await finished(scheduler, await scheduler.submit("updater", writes=False))
+    finally:
+        await scheduler.stop()
+    assert done.status is RunStatus.DONE, done.error
+    assert done.summary is not None
+    assert (done.summary["dry_run"], done.summary["block_replicas_updated"]) == (True, 1)
+    assert replica_at(service.inventory, DST, B2) is None
+    assert len(subscription_rows(store.engine)) == 2
