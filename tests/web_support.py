@@ -2,21 +2,27 @@
 
 The inventory is :func:`unit.model.conftest.base_ops` (T2_US_MIT with AnalysisOps and
 DataOpsDisk quotas, a tape site, CMS-like partitions); the history is three Physics cycles
-written as Detox writes them (:mod:`detox_history_data`), the last of them a test run.
+written as Detox writes them (:mod:`detox_history_data`), the last of them a test run; the
+file-operation queue and history (:mod:`fileops_data`) and two consistency runs are in the
+same database (:func:`operations_rows`).
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from fastapi import FastAPI
+from sqlalchemy import Engine
 
 from detox_history_data import WrittenCycle, write_cycle
 from doubles import HeaderTestAuthenticator, toy_compiler
 from dynamo.api.app import create_app
+from dynamo.consistency import Action, Finding, Kind, record_run
 from dynamo.server.service import InventoryService
 from dynamo.store import SqlInventoryStore
 from dynamo.web import install_pages
+from fileops_data import add_history, add_subscription
 from unit.model.conftest import base_ops
 
 DAY = 86_400
@@ -31,9 +37,55 @@ def history_app(directory: Path) -> tuple[FastAPI, list[WrittenCycle]]:
         write_cycle(store.engine, started=1_700_000_000 + n * DAY, seed=n + 1, **extra)
         for n, extra in enumerate([{}, {}, {"mode": "test", "status": "test"}])
     ]
+    operations_rows(store.engine)
     app = create_app(
         InventoryService.load(store, partition_compiler=toy_compiler),
         authenticator=HeaderTestAuthenticator(),
     )
     install_pages(app)
     return app, cycles
+
+
+HELD_REASON = "all_failed"
+HELD_RUN_REASON = "orphan files: 1,204 > 1000; nothing deleted"
+
+
+def operations_rows(engine: Engine) -> dict[str, int]:
+    """Queue, history (finished over the last hours, so the day chart has points) and two
+    consistency runs, one held; the ids written."""
+    now = int(time.time())
+    add_subscription(engine, index=0, status="new")
+    add_subscription(engine, index=1, status="held", hold_reason=HELD_REASON)
+    for hours in range(6):
+        add_history(engine, finished=now - hours * 3600 - 60, name=f"/store/h/{hours}.root")
+    add_history(engine, finished=now - 120, status="failed", exit_code=5, message="EIO")
+    with engine.begin() as conn:
+        clean = record_run(
+            conn,
+            site="T2_US_MIT",
+            mode="run",
+            status="done",
+            reason=None,
+            started=now - 500,
+            finished=now - 400,
+            summary={"listed_files": 1200, "missing": 1, "orphan": 1},
+            findings=[
+                Finding(kind=Kind.MISSING, path="/store/mc/a.root", action=Action.WAIT),
+                Finding(kind=Kind.ORPHAN, path="/store/mc/dark.root", action=Action.DELETE),
+            ],
+        )
+        held = record_run(
+            conn,
+            site="T1_US_FNAL_MSS",
+            mode="run",
+            status="held",
+            reason=HELD_RUN_REASON,
+            started=now - 300,
+            finished=now - 200,
+            summary={"listed_files": 5000, "orphan": 1204},
+            findings=[
+                Finding(kind=Kind.ORPHAN, path=f"/store/dark/{n}.root", action=Action.HELD)
+                for n in range(3)
+            ],
+        )
+    return {"clean_run": clean, "held_run": held}

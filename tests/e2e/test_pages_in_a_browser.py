@@ -72,3 +72,16 @@ def test_decisions_load_and_filter_in_place(
     expect(rows).to_have_count(wanted)
     for text in rows.locator("td:first-child").all_inner_texts():
         assert text == "T2_DE_DESY"
+
+
+def test_the_transfer_page_draws_its_throughput_chart(
+    served: tuple[str, list[WrittenCycle]], page: Page
+) -> None:
+    base_url, _ = served
+    page.goto(f"{base_url}/transfers")
+    chart = page.locator("#throughput-chart.drawn")
+    expect(chart).to_have_attribute("data-points", "25")
+    expect(chart.locator("canvas")).to_have_count(1)
+    expect(chart.locator(".u-legend")).to_contain_text("failed")
+    page.click("text=Consistency")
+    expect(page.locator("#consistency-sites tbody tr")).to_have_count(2)
