@@ -8,7 +8,8 @@ which the server's record sink writes inside the ChangeSet's commit
 (:func:`dynamo.fileops.updater.apply_update_records`). A crash anywhere keeps neither.
 Run read-only, or with ``dry_run``, it changes nothing and reports what it would do.
 Arguments: ``dry_run``, ``default_group`` (owner of replicas created by transfers),
-``max_resubscriptions``. The original ran it every 60 s.
+``max_resubscriptions``, ``resubscribe`` (false: skip the scan of every block replica, e.g. in
+a frequent schedule beside a slower one that does it). The original ran it every 60 s.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class UpdaterApp:
             max_resubscriptions=ctx.int_arg(
                 "max_resubscriptions", self.options.max_resubscriptions
             ),
+            resubscribe=bool(ctx.arg("resubscribe", self.options.resubscribe)),
         )
         engine = self.engine_factory()
         try:

@@ -335,6 +335,11 @@ def test_replicas_of_the_null_group_and_complete_ones_are_not_subscribed_again()
     assert plan(inventory).rows.inserted == ()
 
 
+def test_re_subscription_can_be_left_out() -> None:
+    inventory = with_partial_replica(0, 0)
+    assert plan(inventory, resubscribe=False).rows.inserted == ()
+
+
 def test_re_subscription_stops_at_the_budget() -> None:
     inventory = with_partial_replica(0, 0)
     assert len(plan(inventory, max_resubscriptions=2).rows.inserted) == 2
