@@ -1,0 +1,87 @@
+"""Demand from the job queues: the JSON feed adapter and ``request_weight``.
+
+A dataset's ``request_weight`` at ``now`` is the number of jobs that asked for it, each
+discounted by its age with a half-life (4 days, as CMS's GlobalQueueRequestHistory)::
+
+    weight = sum(jobs * 0.5 ** ((now - queued) / half_life))
+
+The feed (a file, or what an HTTP endpoint returned) is a JSON list, or an object with a
+``jobs`` list, of ``{"dataset": NAME, "jobs": COUNT, "queued": EPOCH_SECONDS}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Final
+
+import orjson
+
+from dynamo.dealer.ports import QueuedJobs
+from dynamo.errors import ConfigurationError
+
+__all__ = ["HALF_LIFE", "JsonJobQueue", "parse_job_feed", "request_weights"]
+
+HALF_LIFE: Final = 4 * 86_400
+"""Seconds after which a queued job counts half."""
+
+
+def request_weights(
+    records: Iterable[QueuedJobs], now: int, half_life: int = HALF_LIFE
+) -> dict[str, float]:
+    """``request_weight`` per dataset (see the module docstring); future records count fully."""
+    weights: dict[str, float] = {}
+    for record in records:
+        age = max(0, now - record.queued)
+        weight = record.jobs * 0.5 ** (age / half_life)
+        weights[record.dataset] = weights.get(record.dataset, 0.0) + weight
+    return weights
+
+
+def parse_job_feed(text: str | bytes, *, source: str = "<feed>") -> list[QueuedJobs]:
+    """The records of a JSON feed; ConfigurationError naming ``source`` and the entry."""
+    try:
+        data: Any = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise ConfigurationError(f"{source}: not JSON: {exc}") from exc
+    if isinstance(data, dict):
+        data = data.get("jobs")
+    if not isinstance(data, list):
+        raise ConfigurationError(f"{source}: expected a list of job records")
+    records = []
+    for index, entry in enumerate(data):
+        if not isinstance(entry, dict):
+            raise ConfigurationError(f"{source}: entry {index} is not an object")
+        dataset, jobs, queued = entry.get("dataset"), entry.get("jobs", 1), entry.get("queued")
+        if not isinstance(dataset, str) or not dataset:
+            raise ConfigurationError(f"{source}: entry {index} has no dataset name")
+        if (
+            not isinstance(jobs, int)
+            or not isinstance(queued, int)
+            or not _is_int(jobs)
+            or not _is_int(queued)
+            or jobs < 0
+        ):
+            raise ConfigurationError(
+                f"{source}: entry {index}: 'jobs' and 'queued' must be integers (jobs >= 0)"
+            )
+        records.append(QueuedJobs(dataset=dataset, jobs=jobs, queued=queued))
+    return records
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+class JsonJobQueue:
+    """A :class:`~dynamo.dealer.ports.JobQueueSource` reading a JSON feed file at every call."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def queued_jobs(self, now: int) -> list[QueuedJobs]:
+        try:
+            text = self.path.read_bytes()
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read the job feed {self.path}: {exc}") from exc
+        return [r for r in parse_job_feed(text, source=str(self.path)) if r.queued <= now]
