@@ -25,6 +25,7 @@ from dynamo.errors import ConfigurationError, DynamoError
 from dynamo.fileops.ports import HoldReason, OpKind
 from dynamo.fileops.queries import QueueState, cancel, history, link_rates, queued, release
 from dynamo.fileops.updater import UpdateOptions, run_update
+from dynamo.policy import partition_compiler
 from dynamo.store import SqlInventoryStore
 from dynamo.store.engine import make_engine
 from dynamo.store.migration import check_schema
@@ -295,7 +296,7 @@ def update(
     try:
         store = SqlInventoryStore.open(db)
         try:
-            inventory, _seq = store.load()
+            inventory, _seq = store.load(partition_compiler(now=int(time.time())))
             result = run_update(
                 store,
                 inventory,
