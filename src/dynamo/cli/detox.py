@@ -87,6 +87,7 @@ def run(
                     base_dir=settings.base_dir if config else Path.cwd(),
                     options=options,
                     dry_run=dry_run,
+                    retention=settings.retention,
                 )
             if not dry_run:
                 _commit(store, inventory, result, moment)

@@ -21,6 +21,7 @@ from dynamo.detox.plan import (
     Verdict,
 )
 from dynamo.detox.planner import plan
+from dynamo.detox.retention import Retention, prune_history
 
 __all__ = [
     "COMMIT_RECORD",
@@ -33,10 +34,12 @@ __all__ = [
     "DetoxOptions",
     "DetoxPlan",
     "PolicySource",
+    "Retention",
     "SiteOutcome",
     "Verdict",
     "commit_records",
     "load_policy",
     "plan",
+    "prune_history",
     "run_cycle",
 ]

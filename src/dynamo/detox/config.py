@@ -10,6 +10,9 @@
     partitions = "policies/partitions.txt"   # optional, also read at every cycle
     [detox.producers.enforcer]        # producers; without this table, the defaults
     rules = ["policies/enforcer_rules_physics.json"]
+    [detox.history]                   # retention (dynamo.detox.retention)
+    keep_decisions = 42               # cycles whose decisions are kept, per partition
+    keep_days = 365                   # cycles older than this are removed
 
 The application (:mod:`dynamo.server.detox_app`) returns a ``detox.commit`` record per cycle
 with its ChangeSet; :func:`commit_records` is their server side: inside the commit's
@@ -28,6 +31,7 @@ from sqlalchemy import Connection
 from dynamo.detox.cycle import COMMIT_RECORD, PolicySource
 from dynamo.detox.history import commit_cycle
 from dynamo.detox.plan import DetoxOptions
+from dynamo.detox.retention import Retention
 from dynamo.errors import ConfigurationError
 
 __all__ = ["COMMIT_RECORD", "DetoxConfig", "commit_records"]
@@ -41,11 +45,18 @@ class DetoxConfig:
     producers: Mapping[str, Mapping[str, Any]] | None = None
     options: DetoxOptions = field(default_factory=DetoxOptions)
     base_dir: Path = field(default_factory=Path.cwd)
+    retention: Retention = field(default_factory=Retention)
 
     @classmethod
     def from_table(cls, table: Mapping[str, Any], *, base_dir: Path) -> DetoxConfig:
         """Read the ``[detox]`` table; paths are relative to ``base_dir``."""
-        allowed = {"partitions", "producers", "deletion_per_iteration", "protect_last_copy"}
+        allowed = {
+            "partitions",
+            "producers",
+            "deletion_per_iteration",
+            "protect_last_copy",
+            "history",
+        }
         unknown = set(table) - allowed
         if unknown:
             raise ConfigurationError(f"[detox]: unknown keys {sorted(unknown)}")
@@ -75,6 +86,7 @@ class DetoxConfig:
             producers=producers,
             options=DetoxOptions(deletion_per_iteration=float(fraction), protect_last_copy=protect),
             base_dir=base_dir,
+            retention=Retention.from_table(_table(table, "history")),
         )
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from dynamo.detox.history import deletion_rows, last_policy, record_cycle, record_failed_cycle
 from dynamo.detox.plan import DetoxOptions, DetoxPlan
 from dynamo.detox.planner import plan
+from dynamo.detox.retention import Retention, prune_history
 from dynamo.errors import ConfigurationError, DynamoError
 from dynamo.model import ChangeSet, Inventory, UpsertPartition
 from dynamo.policy import (
@@ -148,6 +149,7 @@ def run_cycle(
     options: DetoxOptions | None = None,
     dry_run: bool = False,
     run_id: int | None = None,
+    retention: Retention | None = None,
 ) -> CycleResult:
     """Plan one cycle of ``source.partition`` on ``inventory`` and record it (see the module
     docstring). ``inventory`` must be private to the caller: changed partition definitions are
@@ -212,6 +214,7 @@ def run_cycle(
             finished=int(time.time()),
             run_id=run_id,
         )
+        prune_history(engine, source.partition, now=now, retention=retention)
         seconds["history"] = time.perf_counter() - mark
     changeset = ChangeSet() if dry_run else partitions + result.changeset()
     return CycleResult(result, cycle_id, changeset, text, error, seconds)

@@ -59,6 +59,7 @@ class DetoxApp:
                     options=options,
                     dry_run=dry_run,
                     run_id=ctx.run_id,
+                    retention=self.config.retention,
                 )
                 ctx.log.info(
                     "cycle %s of %s: %s", result.cycle_id, source.partition, result.plan.summary()
