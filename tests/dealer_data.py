@@ -12,10 +12,20 @@ from dynamo.dealer import (
     SiteStats,
     plan,
 )
-from dynamo.model import Inventory, SiteStatus
-from unit.policy.builders import GB, NOW, Builder
+from dynamo.model import (
+    ChangeSet,
+    Inventory,
+    Operation,
+    SiteStatus,
+    UpsertBlock,
+    UpsertFile,
+    UpsertGroup,
+)
+from dynamo.policy import load_partitions, partition_compiler
+from dynamo.store import SqlInventoryStore
+from unit.policy.builders import GB, NOW, PARTITIONS, Builder
 
-__all__ = ["GB", "NOW", "grid", "options", "proposal", "run_plan", "sample"]
+__all__ = ["GB", "NOW", "grid", "options", "proposal", "run_plan", "sample", "write_world"]
 
 
 def grid(
@@ -65,3 +75,28 @@ def run_plan(
     """Plan ``proposals`` as one plug-in's list."""
     batch = PluginProposals(plugin="test", priority=1, proposals=tuple(proposals))
     return plan(inventory, [batch], stats or {}, options(**opts), now=NOW)
+
+
+def write_world(store: SqlInventoryStore, builder: Builder) -> Inventory:
+    """Write the builder's inventory, with 10 files per block, to ``store``; returns it."""
+    partitions = load_partitions(PARTITIONS.read_text(), file=str(PARTITIONS))
+    head: list[Operation] = [UpsertGroup(name=n) for n in ("AnalysisOps", "DataOps", "RelVal")]
+    head += [op for op in partitions.ops if " " not in op.name]  # type: ignore[attr-defined]
+    files: list[Operation] = []
+    for op in builder.ops:
+        if isinstance(op, UpsertBlock):
+            files += [
+                UpsertFile(
+                    lfn=f"/store/{op.dataset.strip('/').replace('/', '_')}/{op.name}/{i}.root",
+                    dataset=op.dataset,
+                    block=op.name,
+                    size=op.size // 10,
+                    adler32="00000001",
+                )
+                for i in range(10)
+            ]
+    changeset = ChangeSet.of([*head, *builder.ops, *files])
+    inventory = Inventory(partition_compiler=partition_compiler(now=NOW))
+    store.write(changeset, inventory)
+    inventory.apply(changeset)
+    return inventory

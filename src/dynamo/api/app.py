@@ -12,6 +12,7 @@ from dynamo.api.errors import ERROR_RESPONSES, document_errors, install_error_ha
 from dynamo.api.routes import (
     applications,
     consistency,
+    dealer,
     detox,
     inject,
     inventory,
@@ -89,6 +90,7 @@ def create_app(
     app.include_router(locks.router, prefix=API_PREFIX)
     app.include_router(popularity.router, prefix=API_PREFIX)
     app.include_router(detox.router, prefix=API_PREFIX)
+    app.include_router(dealer.router, prefix=API_PREFIX)
     app.include_router(transfers.router, prefix=API_PREFIX)
     app.include_router(consistency.router, prefix=API_PREFIX)
     return app

@@ -10,6 +10,7 @@ from dynamo.cli.app import app_app
 from dynamo.cli.bench import bench_app
 from dynamo.cli.consistency import consistency_app
 from dynamo.cli.db import db_app
+from dynamo.cli.dealer import dealer_app
 from dynamo.cli.demo import demo
 from dynamo.cli.detox import detox_app
 from dynamo.cli.fileops import fileops_app
@@ -60,6 +61,7 @@ app.add_typer(request_app, name="request")
 app.add_typer(lock_app, name="lock")
 app.add_typer(popularity_app, name="popularity")
 app.add_typer(detox_app, name="detox")
+app.add_typer(dealer_app, name="dealer")
 app.add_typer(transfers_app, name="transfers")
 app.add_typer(consistency_app, name="consistency")
 app.add_typer(fileops_app, name="fileops")

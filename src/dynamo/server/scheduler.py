@@ -29,6 +29,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
+from dynamo.dealer import COMMIT_RECORD as DEALER_RECORD
+from dynamo.dealer import abandon_planned as abandon_planned_dealer
+from dynamo.dealer import commit_records as commit_dealer_records
 from dynamo.detox import COMMIT_RECORD, DetoxConfig, commit_records
 from dynamo.detox.history import abandon_planned
 from dynamo.errors import ConfigurationError, DynamoError, NotFoundError
@@ -41,6 +44,7 @@ from dynamo.server.applications import (
     RunStateError,
 )
 from dynamo.server.builtin_apps import builtin_registry
+from dynamo.server.dealer_app import DealerApp
 from dynamo.server.detox_app import DetoxApp
 from dynamo.server.fileops_app import UpdaterApp
 from dynamo.server.runner import ChildOutcome, ChildProcess, ForkRunner
@@ -406,9 +410,12 @@ def build_scheduler(
         url = engine.url
         registry.register(DetoxApp(detox or DetoxConfig(), lambda: make_engine(url)))
         registry.register(UpdaterApp(lambda: make_engine(url)))
+        registry.register(DealerApp(lambda: make_engine(url)))
     abandoned = abandon_planned(engine, now=int(time.time()))
     if abandoned:
         log.warning("%d Detox cycles planned by a previous server were never committed", abandoned)
+    if abandon_planned_dealer(engine, now=int(time.time())):
+        log.warning("Dealer cycles planned by a previous server were never committed")
     return Scheduler(
         service, registry, SqlRunStore(engine), runner, config, record_sink=record_sink
     )
@@ -417,12 +424,13 @@ def build_scheduler(
 def record_sink(run: AppRun, records: list[dict[str, Any]]) -> SideWrite:
     """The server's record sink: each record kind written by its application's own code."""
     kinds = {record.get("kind") for record in records}
-    if kinds - {COMMIT_RECORD, UPDATE_RECORD}:
+    if kinds - {COMMIT_RECORD, UPDATE_RECORD, DEALER_RECORD}:
         raise ConfigurationError(
             f"run {run.id}: records of unknown kinds {sorted(map(str, kinds))}"
         )
     detox = [record for record in records if record.get("kind") == COMMIT_RECORD]
     updates = [record for record in records if record.get("kind") == UPDATE_RECORD]
+    dealer = [record for record in records if record.get("kind") == DEALER_RECORD]
 
     def write(connection: Any, seq: int | None) -> None:
         now = int(time.time())
@@ -430,6 +438,8 @@ def record_sink(run: AppRun, records: list[dict[str, Any]]) -> SideWrite:
             commit_records(connection, detox, seq, now)
         if updates:
             apply_update_records(connection, updates, now)
+        if dealer:
+            commit_dealer_records(connection, dealer, seq, now)
 
     return write
 
