@@ -50,6 +50,7 @@ from dynamo.store.schema.fileops import (
     fileop_subscriptions,
     fileop_tasks,
 )
+from dynamo.store.sqlops import chunks
 
 __all__ = [
     "HeldCount",
@@ -66,6 +67,7 @@ __all__ = [
 ]
 
 LARGEST_ID: Final = 2**63 - 1
+_ID_CHUNK: Final = 1000
 _MYSQL: Final = frozenset({"mysql", "mariadb"})
 _ESCAPE: Final = "!"
 _CURRENT: Final = (
@@ -360,15 +362,16 @@ def release(
 ) -> int:
     """Release the held subscriptions selected (``new``, no reason); returns how many."""
     subs = fileop_subscriptions
-    where = _selection(engine, ids=ids, site=site, dataset=None, kind=kind)
+    where = [subs.c.status == SubscriptionStatus.HELD.value]
     if reason is not None:
         where.append(subs.c.hold_reason == reason)
-    statement = (
+    statements = [
         update(subs)
-        .where(subs.c.status == SubscriptionStatus.HELD.value, *where)
+        .where(*where, *selected)
         .values(status=SubscriptionStatus.NEW.value, hold_reason=None, updated=now)
-    )
-    return _writing(engine, "releasing subscriptions", statement)
+        for selected in _selections(engine, ids=ids, site=site, dataset=None, kind=kind)
+    ]
+    return _writing(engine, "releasing subscriptions", statements)
 
 
 def cancel(
@@ -383,36 +386,38 @@ def cancel(
     """Cancel the pending subscriptions selected (new, inbatch, retry, held); returns how
     many. Done ones are history and stay as they are."""
     subs = fileop_subscriptions
-    where = _selection(engine, ids=ids, site=site, dataset=dataset, kind=kind)
-    statement = (
+    statements = [
         update(subs)
-        .where(subs.c.status.in_(_CANCELLABLE), *where)
+        .where(subs.c.status.in_(_CANCELLABLE), *selected)
         .values(status=SubscriptionStatus.CANCELLED.value, updated=now)
-    )
-    return _writing(engine, "cancelling subscriptions", statement)
+        for selected in _selections(engine, ids=ids, site=site, dataset=dataset, kind=kind)
+    ]
+    return _writing(engine, "cancelling subscriptions", statements)
 
 
-def _selection(
+def _selections(
     engine: Engine,
     *,
     ids: Sequence[int],
     site: str | None,
     dataset: str | None,
     kind: OpKind | None,
-) -> list[ColumnElement[bool]]:
+) -> list[list[ColumnElement[bool]]]:
+    """The conditions of each statement: one per chunk of ``ids`` (one if no ids)."""
     subs = fileop_subscriptions
     where: list[ColumnElement[bool]] = []
-    if ids:
-        where.append(subs.c.id.in_([i for i in ids if 0 < i <= LARGEST_ID] or [0]))
     if site is not None:
         where.append(_matches(engine, subs.c.site, site))
     if dataset is not None:
         where.append(_matches(engine, subs.c.dataset, dataset))
-    if not where:
+    if not where and not ids:
         raise ConfigurationError("select subscriptions by id, site or dataset")
     if kind is not None:
         where.append(subs.c.kind == kind.value)
-    return where
+    if not ids:
+        return [where]
+    valid = sorted({i for i in ids if 0 < i <= LARGEST_ID}) or [0]
+    return [[*where, subs.c.id.in_(batch)] for batch in chunks(valid, _ID_CHUNK)]
 
 
 # ---------------------------------------------------------------------- helpers
@@ -427,10 +432,11 @@ def _reading(engine: Engine, what: str) -> Iterator[Connection]:
         raise StoreError(f"{what} failed: {_message(exc)}") from exc
 
 
-def _writing(engine: Engine, what: str, statement: Any) -> int:
+def _writing(engine: Engine, what: str, statements: Sequence[Any]) -> int:
+    """Run ``statements`` in one transaction; the rows they changed."""
     try:
         with engine.begin() as conn:
-            return int(conn.execute(statement).rowcount)
+            return sum(int(conn.execute(statement).rowcount) for statement in statements)
     except SQLAlchemyError as exc:
         raise StoreError(f"{what} failed: {_message(exc)}") from exc
 

@@ -202,6 +202,12 @@ def test_release_frees_held_subscriptions_by_id_site_and_reason(store: SqlInvent
         release(engine, now=NOW)
 
 
+def test_thousands_of_ids_are_released_in_one_call(store: SqlInventoryStore) -> None:
+    engine = store.engine
+    held = add_subscription(engine, index=0, status="held", hold_reason="all_failed")
+    assert release(engine, now=NOW, ids=[*range(held + 1, held + 5000), held]) == 1
+
+
 def test_cancel_marks_pending_subscriptions_and_leaves_done_ones(store: SqlInventoryStore) -> None:
     engine = store.engine
     pending = [add_subscription(engine, index=i, status=s) for i, s in enumerate(("new", "held"))]
