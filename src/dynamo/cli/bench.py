@@ -23,6 +23,7 @@ from dynamo.bench.loadbench import LoadReport, measure_load, store_loader
 from dynamo.bench.policy import bench_policy
 from dynamo.bench.scales import SCALES, scale_named
 from dynamo.bench.storage import bench_list, bench_pfn
+from dynamo.cli.dealer import bench as dealer_bench
 from dynamo.cli.output import fail, print_json
 from dynamo.cli.progress import TableProgress, row_progress
 from dynamo.errors import ConfigurationError, DynamoError
@@ -33,6 +34,7 @@ from dynamo.store.migration import check_schema
 __all__ = ["bench_app"]
 
 bench_app = typer.Typer(help="Synthetic CMS-like inventories and benchmarks.", no_args_is_help=True)
+bench_app.command("dealer")(dealer_bench)
 
 RequiredDb = Annotated[
     str,

@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from dynamo.bench.dealer import bench_dealer
 from dynamo.cli.output import DbOption, fail, print_json
 from dynamo.cli.progress import LoadProgress, row_progress
 from dynamo.dealer import (
@@ -36,7 +37,7 @@ from dynamo.policy import partition_compiler
 from dynamo.store import SqlInventoryStore
 from dynamo.store.registry import SqlRegistryStore
 
-__all__ = ["dealer_app"]
+__all__ = ["bench", "dealer_app"]
 
 dealer_app = typer.Typer(help="Dealer: place copies by requests, rules, popularity and balance.")
 
@@ -149,3 +150,36 @@ def _print(console: Console, result: CycleResult, dry_run: bool) -> None:
     )
     for reason, count in plan.rejection_counts().items():
         console.print(f"  {count:,} x {reason}")
+
+
+def bench(
+    db: Annotated[str, typer.Option("--db", help="A generated inventory database (copied first).")],
+    requests: Annotated[int, typer.Option(min=0, help="Pending copy requests to make.")] = 500,
+    popular: Annotated[int, typer.Option(min=0, help="Datasets the job queue asks for.")] = 2000,
+    enforcer_rules: Annotated[
+        Path | None, typer.Option(help="Enforcer rules JSON for the enforcer plug-in.", exists=True)
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """A full Dealer cycle (dry run, history kept) with every plug-in: seconds per part.
+    Registered as `dynamo bench dealer`."""
+    try:
+        report = bench_dealer(db, requests=requests, popular=popular, enforcer_rules=enforcer_rules)
+    except DynamoError as exc:
+        fail(exc)
+    if json_output:
+        print_json(report)
+        return
+    table = Table(
+        title=f"Dealer cycle ({report['objects']:,} objects, load {report['load_seconds']} s)"
+    )
+    table.add_column("part")
+    table.add_column("seconds", justify="right")
+    for part, seconds in report["parts"].items():
+        table.add_row(part, f"{seconds:.2f}")
+    table.add_row("cycle", f"{report['seconds']:.2f}")
+    Console().print(table)
+    Console().print(
+        f"{report['copies']:,} copies {report['copies_by_plugin']}, "
+        f"{report['volume_bytes'] / 1e12:,.1f} TB; rejected: {report['rejections']}"
+    )

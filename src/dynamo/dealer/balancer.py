@@ -47,17 +47,18 @@ class BalancerPlugIn:
                 continue
             fractions[name] = stats.protected_fraction
             quotas[name] = quota
-            offers[name] = self._last_copies(site)
         proposals: list[Proposal] = []
         volume = 0
         while len(fractions) > 1:
             top = max(fractions, key=lambda n: (fractions[n], n))
             if fractions[top] - min(fractions.values()) < self.spread:
                 break
+            if top not in offers:  # only the sites that come to the top are scanned
+                offers[top] = self._last_copies(ctx.inventory.sites[top])
             if not offers[top]:
                 del fractions[top]
                 continue
-            replica = offers[top].pop(0)
+            replica = offers[top].pop()
             size = replica.dataset.size
             if volume + size > self.max_cycle_volume:
                 break
@@ -83,7 +84,8 @@ class BalancerPlugIn:
             and replica.is_full()
             and _full_disk_copies(replica) <= self.max_copies
         ]
-        return sorted(found, key=lambda r: (r.dataset.size, r.dataset.name))
+        # popped from the end: the smallest first
+        return sorted(found, key=lambda r: (r.dataset.size, r.dataset.name), reverse=True)
 
 
 def _full_disk_copies(replica: DatasetReplica) -> int:

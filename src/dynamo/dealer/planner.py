@@ -14,7 +14,8 @@
 4. one qualifying site is drawn with weight ``(1 - occupancy after the copy) x reliability``:
    free space and a good transfer record both attract data (the original weighted by free
    space alone);
-5. the copy is accepted unless it would take the cycle past ``max_cycle_volume``.
+5. the copy is accepted unless it would take the cycle past ``max_cycle_volume``; once the
+   cycle has placed that much, the remaining proposals are rejected without a look.
 
 A proposal that fails is rejected with the reason of the furthest step a candidate reached.
 """
@@ -165,10 +166,13 @@ def _place(
     rng: random.Random,
     volume: int,
 ) -> Copy | Rejection:
+    if volume >= options.max_cycle_volume:  # nothing more fits: no need to look
+        return Rejection(proposal=proposal, reason=REJECT_VOLUME)
     resolved = _resolve(inventory, proposal)
     if isinstance(resolved, str):
         return Rejection(proposal=proposal, reason=resolved)
-    _, blocks = resolved
+    dataset, blocks = resolved
+    total = sum(block.size for block in blocks)
     names = sorted(states) if proposal.sites is None else sorted(set(proposal.sites))
     furthest = 0
     choices: list[tuple[str, tuple[Block, ...], int, float]] = []
@@ -176,11 +180,16 @@ def _place(
         state = states.get(name)
         if state is None:
             continue
-        missing = _missing(blocks, state.site, placed.get((proposal.dataset, name), set()))
-        stage, weight = _qualify(state, missing, options)
+        done = placed.get((proposal.dataset, name))
+        if done is None and state.site not in dataset.replicas:
+            missing, size = blocks, total  # nothing of it there: the common case, no scan
+        else:
+            missing = _missing(blocks, state.site, done or set())
+            size = sum(block.size for block in missing)
+        stage, weight = _qualify(state, missing, size, options)
         furthest = max(furthest, stage)
         if weight is not None:
-            choices.append((name, missing, sum(b.size for b in missing), weight))
+            choices.append((name, missing, size, weight))
     if not choices:
         return Rejection(proposal=proposal, reason=_STAGES[furthest])
     (name, missing, size, _) = rng.choices(choices, weights=[c[3] for c in choices])[0]
@@ -196,14 +205,13 @@ def _place(
 
 
 def _qualify(
-    state: _SiteState, missing: tuple[Block, ...], options: DealerOptions
+    state: _SiteState, missing: tuple[Block, ...], size: int, options: DealerOptions
 ) -> tuple[int, float | None]:
     """(index in _STAGES of the furthest check passed, the weight if the site qualifies)."""
     if not missing:
         return 1, None
     if state.reliability < options.min_reliability:
         return 2, None
-    size = sum(block.size for block in missing)
     occupancy = state.occupancy_with(size)
     if occupancy > options.target_occupancy:
         return 3, None
