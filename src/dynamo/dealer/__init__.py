@@ -7,7 +7,7 @@
 - :mod:`.ports` -- the plug-in and job-queue ports; :mod:`.jobqueue` -- the JSON feed and
   ``request_weight``;
 - plug-ins: :mod:`.requests`, :mod:`.enforcer`, :mod:`.popularity`, :mod:`.balancer`,
-  :mod:`.undertaker`; :mod:`.plugins` builds them from the configuration;
+  :mod:`.undertaker`, :mod:`.reassign`; :mod:`.plugins` builds them from the configuration;
 - :mod:`.facts` -- transfer reliability and Detox's protected fractions from the database;
 - :mod:`.history` and :mod:`.queries` -- the cycle history; :mod:`.cycle` -- :func:`run_cycle`.
 """
@@ -31,6 +31,7 @@ from dynamo.dealer.plugins import build_plugins
 from dynamo.dealer.popularity import PopularityPlugIn
 from dynamo.dealer.ports import JobQueueSource, MemoryJobQueue, PlugIn, PlugInContext, QueuedJobs
 from dynamo.dealer.proposals import Copy, PluginProposals, Proposal, Rejection, SiteStats
+from dynamo.dealer.reassign import GroupReassignerPlugIn
 from dynamo.dealer.requests import CopyRequestsPlugIn, RequestUpdate, settle
 from dynamo.dealer.undertaker import UndertakerPlugIn
 
@@ -46,6 +47,7 @@ __all__ = [
     "DealerOptions",
     "DealerPlan",
     "EnforcerPlugIn",
+    "GroupReassignerPlugIn",
     "JobQueueSource",
     "JsonJobQueue",
     "MemoryJobQueue",

@@ -39,6 +39,7 @@ PLUGIN_KINDS: Final = {
     "PopularityHandler": "popularity",
     "BalancingHandler": "balancer",
     "Undertaker": "undertaker",
+    "GroupReassigner": "reassigner",
 }
 """Original plug-in classes and the kind of plug-in each is here."""
 

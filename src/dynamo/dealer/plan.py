@@ -36,8 +36,8 @@ class DealerPlan:
 
     @property
     def volume(self) -> int:
-        """Bytes the accepted copies bring."""
-        return sum(copy.size for copy in self.copies)
+        """Bytes the accepted copies bring (in-place copies bring none)."""
+        return sum(copy.size for copy in self.copies if not copy.reowned)
 
     def rejection_counts(self) -> dict[str, int]:
         """Rejected proposals by reason."""
@@ -49,6 +49,9 @@ class DealerPlan:
         projected size counts in the site's occupancy at once."""
         ops: list[Operation] = []
         for copy in self.copies:
+            if copy.reowned:
+                ops += copy.reowned
+                continue
             key = (copy.proposal.dataset, copy.site)
             if key in self.new_dataset_replicas:
                 ops.append(
@@ -78,6 +81,7 @@ class DealerPlan:
         return [
             Subscription(copy.site, copy.proposal.dataset, block)
             for copy in self.copies
+            if not copy.reowned
             for block in copy.blocks
         ]
 

@@ -34,6 +34,7 @@ from dynamo.dealer.proposals import (
     REJECT_NO_SOURCE,
     REJECT_NOT_TARGET,
     REJECT_NOT_VALID,
+    REJECT_NOTHING_TO_REOWN,
     REJECT_OCCUPANCY,
     REJECT_PENDING,
     REJECT_UNKNOWN_BLOCK,
@@ -51,12 +52,15 @@ from dynamo.model import (
     Dataset,
     DatasetStatus,
     Inventory,
+    Operation,
     Site,
     SitePartition,
     SiteStatus,
+    UpsertBlockReplica,
+    UpsertDatasetReplica,
 )
 
-__all__ = ["is_target_site", "plan"]
+__all__ = ["is_target_site", "plan", "reown"]
 
 _USABLE = frozenset({DatasetStatus.VALID, DatasetStatus.PRODUCTION})
 # the later a reason in this list, the further the best candidate got
@@ -122,6 +126,13 @@ def plan(
     states = _site_states(inventory, site_stats, options)
     placed: dict[tuple[str, str], set[str]] = {}  # (dataset, site) -> blocks placed this cycle
     for proposal in merge_proposals(batches, rng):
+        if proposal.reown:
+            reowned = reown(inventory, proposal, options, now)
+            if isinstance(reowned, Rejection):
+                result.rejections.append(reowned)
+            else:
+                result.copies.append(reowned)
+            continue
         outcome = _place(inventory, proposal, states, placed, options, rng, result.volume)
         if isinstance(outcome, Rejection):
             result.rejections.append(outcome)
@@ -245,4 +256,57 @@ def _has_source(block: Block) -> bool:
 def _missing(blocks: tuple[Block, ...], site: Site, placed: set[str]) -> tuple[Block, ...]:
     return tuple(
         block for block in blocks if block.find_replica(site) is None and block.name not in placed
+    )
+
+
+def reown(
+    inventory: Inventory, proposal: Proposal, options: DealerOptions, now: int
+) -> Copy | Rejection:
+    """An in-place copy: the block replicas of the item at the proposal's site owned by one
+    of ``proposal.reown`` handed, as they are, to the proposal's group (or the default). No
+    transfer, no volume; the site must be a target."""
+    resolved = _resolve(inventory, proposal)
+    if isinstance(resolved, str):
+        return Rejection(proposal=proposal, reason=resolved)
+    dataset, blocks = resolved
+    site = inventory.sites.get((proposal.sites or ("",))[0])
+    if site is None or not is_target_site(site, options):
+        return Rejection(proposal=proposal, reason=REJECT_NOT_TARGET)
+    replica = site.dataset_replicas.get(dataset)
+    wanted = set(blocks)
+    mine = [
+        br
+        for block, br in (replica.block_replicas.items() if replica is not None else ())
+        if block in wanted and br.group.name in proposal.reown
+    ]
+    if replica is None or not mine:
+        return Rejection(proposal=proposal, reason=REJECT_NOTHING_TO_REOWN)
+    group = proposal.group or options.group
+    ops: list[Operation] = []
+    if replica.group.name in proposal.reown:
+        ops.append(
+            UpsertDatasetReplica(
+                dataset=dataset.name, site=site.name, group=group, growing=replica.growing
+            )
+        )
+    ops += [
+        UpsertBlockReplica(
+            dataset=dataset.name,
+            block=br.block.name,
+            site=site.name,
+            group=group,
+            is_custodial=br.is_custodial,
+            size=br.size,
+            num_files=br.num_files,
+            last_update=br.last_update,
+        )
+        for br in mine
+    ]
+    return Copy(
+        proposal=proposal,
+        site=site.name,
+        group=group,
+        blocks=tuple(br.block.name for br in mine),
+        size=sum(br.size for br in mine),
+        reowned=tuple(ops),
     )

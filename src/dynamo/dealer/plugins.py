@@ -12,6 +12,7 @@ from dynamo.dealer.config import DealerConfig, PlugInSettings
 from dynamo.dealer.enforcer import EnforcerPlugIn
 from dynamo.dealer.popularity import PopularityPlugIn
 from dynamo.dealer.ports import PlugIn
+from dynamo.dealer.reassign import GroupReassignerPlugIn
 from dynamo.dealer.requests import CopyRequestsPlugIn
 from dynamo.dealer.undertaker import UndertakerPlugIn
 from dynamo.errors import ConfigurationError
@@ -71,6 +72,14 @@ def build_plugins(
                     max_dataset_size=settings.size("max_dataset_size", 75.0),
                     max_cycle_volume=settings.size("max_cycle_volume", 35.0),
                     max_copies=max([1, *(int(v) for v in reasons.values())]),
+                )
+            )
+        elif settings.kind == "reassigner":
+            built.append(
+                GroupReassignerPlugIn(
+                    from_groups=tuple(c.get("from_groups", [])),
+                    name=settings.name,
+                    priority=settings.priority,
                 )
             )
         elif settings.kind == "undertaker":

@@ -11,8 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
+from dynamo.model import Operation
+
 __all__ = [
     "REJECT_ALREADY_THERE",
+    "REJECT_NOTHING_TO_REOWN",
     "REJECT_NOT_TARGET",
     "REJECT_NOT_VALID",
     "REJECT_NO_SOURCE",
@@ -39,11 +42,16 @@ REJECT_UNRELIABLE: Final = "candidate sites below the minimum reliability"
 REJECT_OCCUPANCY: Final = "no candidate site has room under the target occupancy"
 REJECT_PENDING: Final = "candidate sites at the pending-fraction limit"
 REJECT_VOLUME: Final = "cycle volume cap reached"
+REJECT_NOTHING_TO_REOWN: Final = "nothing owned by the groups to reassign at the site"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Proposal:
-    """One more copy of ``dataset`` (``blocks``: only these, by name; None: every block)."""
+    """One more copy of ``dataset`` (``blocks``: only these, by name; None: every block).
+
+    ``reown`` is an in-place copy: the blocks already at the single site of ``sites`` owned by
+    one of ``reown`` are handed to ``group``, and nothing is transferred.
+    """
 
     plugin: str
     priority: int
@@ -53,6 +61,7 @@ class Proposal:
     sites: tuple[str, ...] | None = None
     group: str | None = None
     request_id: int | None = None
+    reown: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,13 +77,15 @@ class PluginProposals:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Copy:
     """An accepted proposal: the block replicas ``blocks`` to create at ``site`` (the missing
-    ones), ``size`` bytes in all, owned by ``group``."""
+    ones), ``size`` bytes in all, owned by ``group``. An in-place copy (``reowned``) carries
+    the block replicas handed to ``group`` instead, as they are."""
 
     proposal: Proposal
     site: str
     group: str
     blocks: tuple[str, ...]
     size: int
+    reowned: tuple[Operation, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         p = self.proposal

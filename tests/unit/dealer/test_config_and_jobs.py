@@ -11,6 +11,7 @@ from dynamo.dealer import (
     HALF_LIFE,
     TB,
     DealerConfig,
+    GroupReassignerPlugIn,
     JsonJobQueue,
     MemoryJobQueue,
     QueuedJobs,
@@ -45,9 +46,12 @@ def test_the_real_cms_configurations_parse(
 
 
 @pytest.mark.skipif(not CMS.exists(), reason="the CMS configuration is not here")
-def test_the_group_reassigner_is_not_available_and_says_so() -> None:
-    with pytest.raises(ConfigurationError, match="groupreassign:GroupReassigner"):
-        load_dealer_config(CMS / "dealer_alldisk_config.json")
+def test_the_alldisk_configuration_runs_the_group_reassigner() -> None:
+    config = load_dealer_config(CMS / "dealer_alldisk_config.json")
+    assert config.options.partition == "AllDisk"
+    [plugin] = build_plugins(config)
+    assert isinstance(plugin, GroupReassignerPlugIn)
+    assert "susy" in plugin.from_groups
 
 
 def test_the_physics_configuration_has_the_cms_plugins_and_limits() -> None:

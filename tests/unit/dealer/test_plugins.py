@@ -8,6 +8,7 @@ from dealer_data import GB, NOW, grid, options, sample
 from dynamo.dealer import (
     BalancerPlugIn,
     EnforcerPlugIn,
+    GroupReassignerPlugIn,
     PlugInContext,
     PluginProposals,
     PopularityPlugIn,
@@ -134,3 +135,30 @@ def test_the_undertaker_evacuates_blocks_whose_only_copies_are_at_sites_out_of_s
     result = plan(inventory, [batch], {}, options(), now=NOW)
     assert {c.site for c in result.copies} == {"T2_Ok"}
     assert len(result.copies) == 2
+
+
+def test_the_reassigner_hands_deprecated_groups_replicas_to_the_default_group_in_place() -> None:
+    b = grid({"T2_A": 100, "T2_Full": 1})
+    b.group("susy")
+    sample(b, "/S/B/AOD", at=("T1_XX_Tape",))
+    b.replica("/S/B/AOD", "T2_A", "susy")
+    b.replica("/S/B/AOD", "T2_Full", "susy")  # past its target: re-owning moves nothing
+    sample(b, "/Mine/B/AOD", at=("T2_A",))
+    inventory = b.build()
+    plugin = GroupReassignerPlugIn(from_groups=("susy", "higgs"))
+    proposals = plugin.propose(_ctx(inventory))
+    assert [(p.dataset, p.sites) for p in proposals] == [
+        ("/S/B/AOD", ("T2_A",)),
+        ("/S/B/AOD", ("T2_Full",)),
+    ]
+    batch = PluginProposals(plugin=plugin.name, priority=1, proposals=tuple(proposals))
+    result = plan(inventory, [batch], {}, options(), now=NOW)
+    assert [(c.site, c.size) for c in result.copies] == [("T2_A", 2 * GB), ("T2_Full", 2 * GB)]
+    assert result.volume == 0
+    assert result.subscriptions() == []
+    inventory.apply(result.changeset())
+    for site in ("T2_A", "T2_Full"):
+        replica = inventory.sites[site].dataset_replicas[inventory.datasets["/S/B/AOD"]]
+        assert replica.group.name == "AnalysisOps"
+        assert all(br.group.name == "AnalysisOps" for br in replica.block_replicas.values())
+        assert replica.is_full()
