@@ -24,7 +24,7 @@ from dynamo.dealer import (
     DealerOptions,
     MemoryJobQueue,
     PlugInSettings,
-    QueuedJobs,
+    SyntheticJobQueue,
     run_cycle,
 )
 from dynamo.model import Inventory
@@ -109,16 +109,8 @@ def _requests(
 
 
 def _jobs(inventory: Inventory, count: int, rng: random.Random, now: int) -> MemoryJobQueue:
-    names = sorted(inventory.datasets)
-    chosen = rng.sample(names, min(count, len(names)))
-    return MemoryJobQueue(
-        QueuedJobs(
-            dataset=name,
-            jobs=int(rng.paretovariate(1.2)),
-            queued=now - rng.randrange(8 * 86_400),
-        )
-        for name in chosen
-    )
+    queue = SyntheticJobQueue(inventory.datasets, count, seed=rng.randrange(2**31))
+    return MemoryJobQueue(queue.queued_jobs(now))
 
 
 def _config(enforcer_rules: Path | None) -> DealerConfig:

@@ -22,7 +22,13 @@ from dynamo.dealer.config import (
 from dynamo.dealer.cycle import CycleResult, apply_request_updates, run_cycle
 from dynamo.dealer.enforcer import EnforcerPlugIn
 from dynamo.dealer.history import COMMIT_RECORD, abandon_planned, commit_records
-from dynamo.dealer.jobqueue import HALF_LIFE, JsonJobQueue, parse_job_feed, request_weights
+from dynamo.dealer.jobqueue import (
+    HALF_LIFE,
+    JsonJobQueue,
+    SyntheticJobQueue,
+    parse_job_feed,
+    request_weights,
+)
 from dynamo.dealer.merge import merge_proposals
 from dynamo.dealer.options import TB, DealerOptions
 from dynamo.dealer.plan import DealerPlan, Subscription
@@ -62,6 +68,7 @@ __all__ = [
     "RequestUpdate",
     "SiteStats",
     "Subscription",
+    "SyntheticJobQueue",
     "UndertakerPlugIn",
     "abandon_planned",
     "apply_request_updates",

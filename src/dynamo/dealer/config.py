@@ -6,7 +6,9 @@ Accepted: the object itself or wrapped as ``{"dealer": {...}}`` (as in dynamo-cm
 ``max_total_cycle_volume`` (TB); ``attrs`` and ``copy_op`` are read and ignored (copies go
 through file operations). Additions: ``min_reliability`` (0..1), ``reliability_window_days``
 (default 7), ``reliability_min_transfers`` (default 10: fewer finished transfers leave a
-site's reliability at 1.0) and ``job_feed`` (a JSON job-queue feed file for popularity).
+site's reliability at 1.0), ``job_feed`` (a JSON job-queue feed file for popularity) and
+``synthetic_jobs`` (without a feed: how many datasets an invented job queue asks for, for the
+demo; default 0, none).
 
 A plug-in is known by its module's class (``requests:CopyRequestsHandler``, ...) or its name;
 its ``config`` sizes are TB as in the original. Relative paths are taken from the file's
@@ -74,6 +76,7 @@ class DealerConfig:
     job_feed: Path | None = None
     reliability_window: int = 7 * 86_400
     reliability_min_transfers: int = 10
+    synthetic_jobs: int = 0
 
 
 def load_dealer_config(path: Path) -> DealerConfig:
@@ -118,6 +121,7 @@ def parse_dealer_config(
             job_feed=None if feed is None else base / feed,
             reliability_window=int(_number(data, "reliability_window_days", 7) * 86_400),
             reliability_min_transfers=int(_number(data, "reliability_min_transfers", 10)),
+            synthetic_jobs=int(_number(data, "synthetic_jobs", 0)),
         )
     except ValueError as exc:
         raise ConfigurationError(f"{source}: {exc}") from exc

@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from dynamo.dealer.config import DealerConfig
 from dynamo.dealer.facts import read_site_stats
 from dynamo.dealer.history import commit_record, record_cycle, record_failed_cycle
-from dynamo.dealer.jobqueue import JsonJobQueue, request_weights
+from dynamo.dealer.jobqueue import JsonJobQueue, SyntheticJobQueue, request_weights
 from dynamo.dealer.plan import DealerPlan
 from dynamo.dealer.planner import plan
 from dynamo.dealer.plugins import build_plugins
@@ -104,6 +104,8 @@ def run_cycle(
         queue = job_queue
         if queue is None and config.job_feed is not None:
             queue = JsonJobQueue(config.job_feed)
+        elif queue is None and config.synthetic_jobs:
+            queue = SyntheticJobQueue(inventory.datasets, config.synthetic_jobs, seed=options.seed)
         weights = request_weights(queue.queued_jobs(now), now) if queue is not None else {}
         stats = (
             read_site_stats(

@@ -11,6 +11,7 @@ The feed (a file, or what an HTTP endpoint returned) is a JSON list, or an objec
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Final
@@ -20,7 +21,13 @@ import orjson
 from dynamo.dealer.ports import QueuedJobs
 from dynamo.errors import ConfigurationError
 
-__all__ = ["HALF_LIFE", "JsonJobQueue", "parse_job_feed", "request_weights"]
+__all__ = [
+    "HALF_LIFE",
+    "JsonJobQueue",
+    "SyntheticJobQueue",
+    "parse_job_feed",
+    "request_weights",
+]
 
 HALF_LIFE: Final = 4 * 86_400
 """Seconds after which a queued job counts half."""
@@ -85,3 +92,27 @@ class JsonJobQueue:
         except OSError as exc:
             raise ConfigurationError(f"cannot read the job feed {self.path}: {exc}") from exc
         return [r for r in parse_job_feed(text, source=str(self.path)) if r.queued <= now]
+
+
+class SyntheticJobQueue:
+    """A :class:`~dynamo.dealer.ports.JobQueueSource` inventing demand, for the demo and
+    benchmarks: ``datasets`` of ``names`` drawn at random (seeded) ask for jobs in a
+    heavy-tailed distribution (a few very popular, most barely), queued over the last 8 days.
+    The same seed, names and ``now`` give the same jobs."""
+
+    def __init__(self, names: Iterable[str], datasets: int, *, seed: int = 0) -> None:
+        self.names = sorted(names)
+        self.datasets = datasets
+        self.seed = seed
+
+    def queued_jobs(self, now: int) -> list[QueuedJobs]:
+        rng = random.Random(f"{self.seed}:{now // 86_400}")
+        chosen = rng.sample(self.names, min(self.datasets, len(self.names)))
+        return [
+            QueuedJobs(
+                dataset=name,
+                jobs=int(rng.paretovariate(1.2)),
+                queued=now - rng.randrange(8 * 86_400),
+            )
+            for name in chosen
+        ]

@@ -15,6 +15,7 @@ from dynamo.dealer import (
     JsonJobQueue,
     MemoryJobQueue,
     QueuedJobs,
+    SyntheticJobQueue,
     build_plugins,
     load_dealer_config,
     parse_dealer_config,
@@ -130,3 +131,16 @@ def test_an_empty_configuration_has_the_defaults() -> None:
         "popularity",
         "balancer",
     ]
+
+
+def test_the_synthetic_queue_is_seeded_and_heavy_tailed() -> None:
+    names = [f"/D{i}/B/AOD" for i in range(500)]
+    queue = SyntheticJobQueue(names, 200, seed=3)
+    jobs = queue.queued_jobs(NOW)
+    assert jobs == SyntheticJobQueue(reversed(names), 200, seed=3).queued_jobs(NOW)
+    assert len(jobs) == 200
+    assert all(NOW - 8 * 86_400 < j.queued <= NOW for j in jobs)
+    counts = sorted(j.jobs for j in jobs)
+    assert counts[-1] > 5 * counts[len(counts) // 2]
+    config = parse_dealer_config('{"synthetic_jobs": 50}')
+    assert config.synthetic_jobs == 50
