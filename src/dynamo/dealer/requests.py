@@ -15,7 +15,9 @@
 :func:`settle` turns the plan's outcome into request updates: a new request with copies
 accepted (or already on the way) is activated with an action per copy; one whose proposals
 all failed for a reason that will not go away (unknown or invalid data, no source) is
-rejected; otherwise it stays new and is tried again next cycle.
+rejected; otherwise it stays new and is tried again next cycle. A proposal for one named site
+that found no room there becomes a ``new`` action of the activated request, proposed again
+after the grace period.
 """
 
 from __future__ import annotations
@@ -217,17 +219,27 @@ class CopyRequestsPlugIn:
                 actions.append(action)
         review.pending[request.id] = actions
         if not any(p.request_id == request.id for p in review.proposals):
-            finished = all(
-                a.status is not ActionStatus.QUEUED and a.status is not ActionStatus.NEW
-                for a in actions
-            )
-            review.updates.append(
-                RequestUpdate(
-                    request_id=request.id,
-                    status=RequestStatus.COMPLETED if finished else RequestStatus.ACTIVATED,
-                    actions=tuple(actions),
-                )
-            )
+            review.updates.append(_tracked(request.id, actions))
+
+
+def _tracked(request_id: int, actions: list[RequestAction]) -> RequestUpdate:
+    """An activated request after tracking: completed when no action is still to do
+    (rejected if every one failed: its items or sites are gone), else still activated."""
+    statuses = {a.status for a in actions}
+    if statuses & {ActionStatus.QUEUED, ActionStatus.NEW}:
+        return RequestUpdate(
+            request_id=request_id, status=RequestStatus.ACTIVATED, actions=tuple(actions)
+        )
+    if statuses == {ActionStatus.FAILED}:
+        return RequestUpdate(
+            request_id=request_id,
+            status=RequestStatus.REJECTED,
+            actions=tuple(actions),
+            reject_reason="every requested item or site has disappeared",
+        )
+    return RequestUpdate(
+        request_id=request_id, status=RequestStatus.COMPLETED, actions=tuple(actions)
+    )
 
 
 def settle(review: RequestReview, plan: DealerPlan, now: int) -> list[RequestUpdate]:
@@ -243,15 +255,27 @@ def settle(review: RequestReview, plan: DealerPlan, now: int) -> list[RequestUpd
                 RequestAction(item=key, site=copy.site, status=ActionStatus.QUEUED, last_update=now)
             )
     failures: dict[int, list[str]] = {}
+    retries: dict[int, list[RequestAction]] = {}
     for rejection in plan.rejections:
-        if rejection.proposal.request_id is not None:
-            failures.setdefault(rejection.proposal.request_id, []).append(rejection.reason)
+        p = rejection.proposal
+        if p.request_id is None:
+            continue
+        failures.setdefault(p.request_id, []).append(rejection.reason)
+        if p.sites is not None and len(p.sites) == 1 and rejection.reason not in _PERMANENT:
+            # one named site without room now: an action to propose again after the grace
+            retries.setdefault(p.request_id, []).append(
+                RequestAction(
+                    item=_key_of(p), site=p.sites[0], status=ActionStatus.NEW, last_update=now
+                )
+            )
     for request_id, request in sorted(review.requests.items()):
         if request_id in decided:
             continue
         known = review.pending.get(request_id, [])
         new = accepted.get(request_id, [])
         actions = _merge_actions(known, new)
+        if new or known:
+            actions = _merge_actions(retries.get(request_id, []), actions)
         reasons = failures.get(request_id, [])
         if request.status is RequestStatus.NEW and not new and not known:
             permanent = [r for r in reasons if r in _PERMANENT]

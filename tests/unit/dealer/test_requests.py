@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dealer_data import GB, NOW, grid, options, sample
 from dynamo.dealer import DealerConfig, PlugInSettings, apply_request_updates, run_cycle
-from dynamo.model import ChangeSet, DeleteDatasetReplica, Inventory, UpsertBlockReplica
+from dynamo.model import (
+    ChangeSet,
+    DeleteDataset,
+    DeleteDatasetReplica,
+    Inventory,
+    SetQuota,
+    UpsertBlockReplica,
+)
 from dynamo.registry import (
     ActionStatus,
     MemoryRegistryStore,
@@ -176,3 +183,36 @@ def test_a_dry_run_updates_no_request_and_changes_nothing() -> None:
     assert result.plan.copies
     assert not result.changeset
     assert result.request_updates == ()
+
+
+def test_a_site_without_room_gets_its_copy_later_once_room_is_made() -> None:
+    b = grid({"T2_A": 100, "T2_Small": 2})
+    sample(b, "/A/B/AOD", blocks=2)
+    inventory = b.build()
+    registry = MemoryRegistryStore()
+    rid = _request(registry, ("/A/B/AOD",), ("T2_A", "T2_Small"), n=0)
+    _cycle(inventory, registry)
+    actions = {a.site: a.status for a in registry.get_request(rid).actions}
+    assert actions == {"T2_A": ActionStatus.QUEUED, "T2_Small": ActionStatus.NEW}
+    inventory.apply(
+        ChangeSet.of([SetQuota(site="T2_Small", partition="AnalysisOps", quota=100 * GB)])
+    )
+    _cycle(inventory, registry, now=NOW + 60)  # within the grace period
+    assert {a.site: a.status for a in registry.get_request(rid).actions}["T2_Small"] is (
+        ActionStatus.NEW
+    )
+    _cycle(inventory, registry, now=NOW + 3600)
+    actions = {a.site: a.status for a in registry.get_request(rid).actions}
+    assert actions == {"T2_A": ActionStatus.QUEUED, "T2_Small": ActionStatus.QUEUED}
+
+
+def test_an_activated_request_whose_items_all_vanished_is_rejected() -> None:
+    _, inventory = _world()
+    registry = MemoryRegistryStore()
+    rid = _request(registry, ("/A/B/AOD",), ("T2_A",))
+    _cycle(inventory, registry)
+    inventory.apply(ChangeSet.of([DeleteDataset(name="/A/B/AOD")]))
+    _cycle(inventory, registry, now=NOW + 60)
+    request = registry.get_request(rid)
+    assert request.status is RequestStatus.REJECTED
+    assert [a.status for a in request.actions] == [ActionStatus.FAILED]
