@@ -127,7 +127,7 @@ def plan(
     placed: dict[tuple[str, str], set[str]] = {}  # (dataset, site) -> blocks placed this cycle
     for proposal in merge_proposals(batches, rng):
         if proposal.reown:
-            reowned = reown(inventory, proposal, options, now)
+            reowned = reown(inventory, proposal, options)
             if isinstance(reowned, Rejection):
                 result.rejections.append(reowned)
             else:
@@ -259,9 +259,7 @@ def _missing(blocks: tuple[Block, ...], site: Site, placed: set[str]) -> tuple[B
     )
 
 
-def reown(
-    inventory: Inventory, proposal: Proposal, options: DealerOptions, now: int
-) -> Copy | Rejection:
+def reown(inventory: Inventory, proposal: Proposal, options: DealerOptions) -> Copy | Rejection:
     """An in-place copy: the block replicas of the item at the proposal's site owned by one
     of ``proposal.reown`` handed, as they are, to the proposal's group (or the default). No
     transfer, no volume; the site must be a target."""
