@@ -134,6 +134,8 @@ def _plugins(raw: object) -> tuple[PlugInSettings, ...]:
     for name, entry in raw.items():
         if not isinstance(entry, dict):
             raise ValueError(f"plug-in {name} must be an object")
+        if not 0 < len(name) <= 32:
+            raise ValueError(f"plug-in name {name!r} must be 1 to 32 characters (the history's)")
         module = entry.get("module", "")
         kind = PLUGIN_KINDS.get(str(module).rpartition(":")[2], name)
         if kind not in _KINDS:

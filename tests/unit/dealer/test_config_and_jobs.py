@@ -80,6 +80,7 @@ def test_the_physics_configuration_has_the_cms_plugins_and_limits() -> None:
         ('{"plugins": {"x": {"module": "mystery:Thing"}}}', "plug-in x"),
         ('{"plugins": {"requests": {"priority": -1}}}', "priority"),
         ("{", "not JSON"),
+        ('{"plugins": {"' + "x" * 33 + '": {"module": "requests:CopyRequestsHandler"}}}', "32"),
     ],
 )
 def test_configuration_errors_name_the_key(text: str, message: str) -> None:
