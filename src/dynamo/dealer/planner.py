@@ -125,6 +125,7 @@ def plan(
     result = DealerPlan(partition=options.partition, seed=options.seed, now=now)
     states = _site_states(inventory, site_stats, options)
     placed: dict[tuple[str, str], set[str]] = {}  # (dataset, site) -> blocks placed this cycle
+    volume = 0  # what result.volume would sum, kept as it grows
     for proposal in merge_proposals(batches, rng):
         if proposal.reown:
             reowned = reown(inventory, proposal, options)
@@ -133,12 +134,13 @@ def plan(
             else:
                 result.copies.append(reowned)
             continue
-        outcome = _place(inventory, proposal, states, placed, options, rng, result.volume)
+        outcome = _place(inventory, proposal, states, placed, options, rng, volume)
         if isinstance(outcome, Rejection):
             result.rejections.append(outcome)
             continue
         state = states[outcome.site]
         state.added += outcome.size
+        volume += outcome.size
         result.copies.append(outcome)
         result.site_bytes[outcome.site] = result.site_bytes.get(outcome.site, 0) + outcome.size
         dataset = inventory.datasets[proposal.dataset]
