@@ -14,10 +14,9 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -25,12 +24,10 @@ from rich.table import Table
 
 from dynamo.cli.output import DbOption, fail, print_json
 from dynamo.cli.progress import LoadProgress, row_progress
-from dynamo.errors import ConfigurationError, DynamoError
+from dynamo.errors import DynamoError
+from dynamo.fileops.backends import opened_backends
 from dynamo.fileops.config import load_fileops_config
-from dynamo.fileops.fts3 import Fts3Backend
 from dynamo.fileops.manager import CycleSummary, run_cycle
-from dynamo.fileops.ports import FileOpBackend
-from dynamo.fileops.standalone import StandaloneBackend
 from dynamo.fileops.worker import SqliteWorkerLock, Worker, WorkerOptions
 from dynamo.store import SqlInventoryStore
 from dynamo.store.engine import make_engine
@@ -123,17 +120,10 @@ def run(
         try:
             with row_progress(console) as progress:
                 inventory, _seq = store.load(progress=LoadProgress(progress))
-            backends: dict[str, FileOpBackend] = {"standalone": StandaloneBackend(store.engine)}
-            fts3 = _fts3_backend(settings.fts3)
-            if fts3 is not None:
-                backends["fts3"] = fts3
-            try:
+            with opened_backends(store.engine, settings.fts3) as backends:
                 summary = run_cycle(
                     store.engine, inventory, settings.endpoints, backends, moment, settings.manager
                 )
-            finally:
-                if fts3 is not None:
-                    fts3.close()
         finally:
             store.close()
     except DynamoError as exc:
@@ -142,17 +132,6 @@ def run(
         print_json(summary.as_dict())
     else:
         Console().print(_table(summary))
-
-
-def _fts3_backend(table: Mapping[str, Any] | None) -> Fts3Backend | None:
-    if table is None:
-        return None
-    options = dict(table)
-    endpoint = options.pop("endpoint")
-    try:
-        return Fts3Backend.connect(endpoint, **options)
-    except TypeError as exc:
-        raise ConfigurationError(f"[fts3]: {exc}") from exc
 
 
 def _table(summary: CycleSummary) -> Table:

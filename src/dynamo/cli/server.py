@@ -72,7 +72,14 @@ def serve(
         authenticator = build_authenticator(
             SqlUserDirectory(store.engine), trusted_dn_header=settings.trusted_dn_header
         )
-        scheduler = build_scheduler(service, store, settings.scheduler, detox=settings.detox)
+        scheduler = build_scheduler(
+            service,
+            store,
+            settings.scheduler,
+            detox=settings.detox,
+            fileops=settings.fileops,
+            consistency=settings.consistency,
+        )
         catalogs = {
             entry.site: load_catalog(
                 entry.path, site=entry.site, volume=entry.volume, protocol=entry.protocol

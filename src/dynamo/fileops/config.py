@@ -1,4 +1,7 @@
-"""The file-operations configuration file: site endpoints, manager and worker options.
+"""The file-operations configuration: site endpoints, manager and worker options.
+
+In a file of its own, or in the server's configuration file (the tables below sit beside
+``[server]``, ``[detox]`` and the others, which are left to their readers).
 
 ::
 
@@ -35,7 +38,11 @@ from dynamo.errors import ConfigurationError
 from dynamo.fileops.endpoints import Endpoints, endpoints_from_table, load_toml
 from dynamo.fileops.manager import ManagerOptions
 
-__all__ = ["FileOpsConfig", "WorkerSettings", "load_fileops_config"]
+__all__ = ["FileOpsConfig", "WorkerSettings", "fileops_config_from", "load_fileops_config"]
+
+_TABLES = frozenset({"fileops", "storage", "fts3"})
+_SERVER_TABLES = frozenset({"server", "scheduler", "catalogs", "detox", "dealer", "consistency"})
+"""Tables of the server's configuration, which may be the same file (they are not read here)."""
 
 _MANAGER_KEYS = {
     "batch_size": 1,
@@ -74,11 +81,18 @@ def load_fileops_config(path: str | Path | None) -> FileOpsConfig:
         return FileOpsConfig()
     data = load_toml(path)
     where = str(path)
-    unknown = sorted(set(data) - {"fileops", "storage", "fts3"})
+    unknown = sorted(set(data) - _TABLES - _SERVER_TABLES)
     if unknown:
         raise ConfigurationError(
-            f"{where}: unknown table [{unknown[0]}] (known: fileops, storage, fts3)"
+            f"{where}: unknown table [{unknown[0]}] (known: {', '.join(sorted(_TABLES))}, "
+            "and the server's)"
         )
+    return fileops_config_from(data, where=where, base=Path(path).parent)
+
+
+def fileops_config_from(data: Mapping[str, Any], *, where: str, base: Path) -> FileOpsConfig:
+    """The file-operation tables of a parsed TOML document (the server's, or a file of its
+    own); ``where`` names it in errors, relative paths start at ``base``."""
     section = _table(data, "fileops", where)
     known = set(_MANAGER_KEYS) | set(_WORKER_KEYS)
     extra = sorted(set(section) - known)
@@ -91,12 +105,10 @@ def load_fileops_config(path: str | Path | None) -> FileOpsConfig:
     }
     worker = {k: _number(section, k, low, where) for k, low in _WORKER_KEYS.items() if k in section}
     return FileOpsConfig(
-        endpoints=endpoints_from_table(
-            _table(data, "storage", where), where=where, base=Path(path).parent
-        ),
+        endpoints=endpoints_from_table(_table(data, "storage", where), where=where, base=base),
         manager=ManagerOptions(**manager),
         worker=WorkerSettings(**worker),
-        fts3=_fts3(data, where, Path(path).parent),
+        fts3=_fts3(data, where, base),
     )
 
 

@@ -14,6 +14,12 @@ allow_http = false             # plain HTTP, only on a loopback address
 [scheduler]                    # applications and schedules: see dynamo.server.schedconfig
 
 [detox]                        # partitions, policy files, producers: see dynamo.detox.config
+
+[storage.T2_US_MIT]            # where each site's files are: see dynamo.fileops.endpoints
+url = "root://xrootd.example.org:1094//data"
+[fileops]                      # manager and worker options: see dynamo.fileops.config
+[fts3]                         # optional: the FTS3 server for sites with backend = "fts3"
+[consistency]                  # see dynamo.consistency.config
 ```
 """
 
@@ -26,8 +32,10 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from dynamo.consistency import ConsistencyConfig
 from dynamo.detox import DetoxConfig
 from dynamo.errors import ConfigurationError
+from dynamo.fileops.config import FileOpsConfig, fileops_config_from
 from dynamo.server.schedconfig import SchedulerConfig
 
 __all__ = ["ServerConfig", "load_config"]
@@ -79,6 +87,8 @@ class ServerConfig:
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     catalogs: tuple[CatalogConfig, ...] = ()
     detox: DetoxConfig = field(default_factory=DetoxConfig)
+    fileops: FileOpsConfig = field(default_factory=FileOpsConfig)
+    consistency: ConsistencyConfig = field(default_factory=ConsistencyConfig)
 
     @property
     def uses_tls(self) -> bool:
@@ -115,9 +125,14 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+_TABLES = frozenset({"scheduler", "catalogs", "detox", "fileops", "consistency"})
+"""Fields of ServerConfig read from tables of their own, not from ``[server]``."""
+
+
 def load_config(path: Path | None) -> ServerConfig:
-    """The configuration in ``path`` (its ``[server]`` and ``[scheduler]`` tables), or the
-    defaults. Paths in ``[scheduler]`` are relative to the file's directory."""
+    """The configuration in ``path``, or the defaults: ``[server]``, ``[scheduler]``,
+    ``[catalogs]``, ``[detox]``, the file-operation tables (``[fileops]``, ``[storage.SITE]``,
+    ``[fts3]``) and ``[consistency]``. Relative paths start at the file's directory."""
     if path is None:
         return ServerConfig()
     try:
@@ -125,7 +140,7 @@ def load_config(path: Path | None) -> ServerConfig:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigurationError(f"{path}: {exc}") from exc
     section = data.get("server", {})
-    known = {f.name for f in fields(ServerConfig)} - {"scheduler", "catalogs", "detox"}
+    known = {f.name for f in fields(ServerConfig)} - _TABLES
     unknown = sorted(set(section) - known)
     if unknown:
         raise ConfigurationError(f"{path}: unknown keys in [server]: {', '.join(unknown)}")
@@ -137,7 +152,18 @@ def load_config(path: Path | None) -> ServerConfig:
         detox = DetoxConfig.from_table(data.get("detox", {}), base_dir=path.parent)
     except ConfigurationError as exc:
         raise ConfigurationError(f"{path}: {exc}") from exc
+    fileops = fileops_config_from(data, where=str(path), base=path.parent)
+    consistency = ConsistencyConfig.from_table(
+        data.get("consistency", {}), where=f"{path}: [consistency]"
+    )
     try:
-        return ServerConfig(**section, scheduler=scheduler, catalogs=catalogs, detox=detox)
+        return ServerConfig(
+            **section,
+            scheduler=scheduler,
+            catalogs=catalogs,
+            detox=detox,
+            fileops=fileops,
+            consistency=consistency,
+        )
     except TypeError as exc:
         raise ConfigurationError(f"{path}: {exc}") from exc

@@ -3,8 +3,9 @@
 Checks every site that has a storage endpoint (``[storage.SITE]``), one after the other, or
 only ``--site NAME``; with ``--parallel N``, N sites at a time in threads (listing a site is
 network-bound). Each check records its run and queues its repairs itself (history and file
-operations, not the inventory), so the application returns no ChangeSet. Run read-only, or
-with ``--dry-run``, every check is a dry run: recorded, nothing changed.
+operations, not the inventory), so the application returns an empty ChangeSet; it is a write
+application all the same, as only write runs may change sites. Run read-only, or with
+``--dry-run``, every check is a dry run: recorded, nothing changed.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class ConsistencyApp:
     endpoints: Endpoints
     engine_factory: Callable[[], Engine]  # called in the child
     name: str = "consistency"
-    writes: bool = False
+    writes: bool = True  # it repairs sites (its ChangeSet is empty)
     description: str = "Compares each site's storage with the inventory and repairs it."
 
     def run(self, ctx: AppContext) -> AppResult:

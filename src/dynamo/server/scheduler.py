@@ -29,12 +29,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
+from dynamo.consistency import ConsistencyConfig
 from dynamo.dealer import COMMIT_RECORD as DEALER_RECORD
 from dynamo.dealer import abandon_planned as abandon_planned_dealer
 from dynamo.dealer import commit_records as commit_dealer_records
 from dynamo.detox import COMMIT_RECORD, DetoxConfig, commit_records
 from dynamo.detox.history import abandon_planned
 from dynamo.errors import ConfigurationError, DynamoError, NotFoundError
+from dynamo.fileops.config import FileOpsConfig
 from dynamo.fileops.updater import UPDATE_RECORD, apply_update_records
 from dynamo.server.applications import (
     Application,
@@ -44,9 +46,11 @@ from dynamo.server.applications import (
     RunStateError,
 )
 from dynamo.server.builtin_apps import builtin_registry
+from dynamo.server.consistency_app import ConsistencyApp
 from dynamo.server.dealer_app import DealerApp
 from dynamo.server.detox_app import DetoxApp
 from dynamo.server.fileops_app import UpdaterApp
+from dynamo.server.fileops_manager_app import FileOpsManagerApp
 from dynamo.server.runner import ChildOutcome, ChildProcess, ForkRunner
 from dynamo.server.schedconfig import SchedulerConfig
 from dynamo.server.schedule import Pending, admit
@@ -392,6 +396,8 @@ def build_scheduler(
     registry: ApplicationRegistry | None = None,
     *,
     detox: DetoxConfig | None = None,
+    fileops: FileOpsConfig | None = None,
+    consistency: ConsistencyConfig | None = None,
 ) -> Scheduler | None:
     """The server's scheduler (None when ``config.enabled`` is false): runs recorded in the
     store's database, children that forget the store's pooled connections, the built-in
@@ -411,6 +417,13 @@ def build_scheduler(
         registry.register(DetoxApp(detox or DetoxConfig(), lambda: make_engine(url)))
         registry.register(UpdaterApp(lambda: make_engine(url)))
         registry.register(DealerApp(lambda: make_engine(url)))
+        files = fileops or FileOpsConfig()
+        registry.register(FileOpsManagerApp(lambda: make_engine(url), files))
+        registry.register(
+            ConsistencyApp(
+                consistency or ConsistencyConfig(), files.endpoints, lambda: make_engine(url)
+            )
+        )
     abandoned = abandon_planned(engine, now=int(time.time()))
     if abandoned:
         log.warning("%d Detox cycles planned by a previous server were never committed", abandoned)
