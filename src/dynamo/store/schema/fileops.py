@@ -55,6 +55,7 @@ fileop_subscriptions = Table(
     Column("updated", BigInteger, nullable=False),
     Index(None, "lfn", "site", "kind", unique=True),
     Index(None, "status", "site"),
+    Index(None, "status", "id"),  # the manager picks new and retry ones in id order
     Index(None, "dataset", "block", "site"),
 )
 

@@ -59,6 +59,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_fileop_subscriptions_status_site", "fileop_subscriptions", ["status", "site"]
     )
+    op.create_index("ix_fileop_subscriptions_status_id", "fileop_subscriptions", ["status", "id"])
     op.create_index(
         "ix_fileop_subscriptions_dataset_block_site",
         "fileop_subscriptions",
