@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated
@@ -402,8 +404,7 @@ def fileops(
     """File-operation queue throughput: COUNT transfers and COUNT deletions through the
     in-memory backend; task-state updates per second."""
     console = Console(stderr=True)
-    with tempfile.TemporaryDirectory(prefix="dynamo-bench-fileops-") as scratch:
-        url = db or f"sqlite:///{Path(scratch) / 'fileops.sqlite'}"
+    with _scratch_database(db, "fileops") as url:
         try:
             with console.status("enqueueing and running cycles") as status:
                 report = bench_fileops(
@@ -442,8 +443,7 @@ def consistency(
     console = Console(stderr=True)
     reports = []
     for count in files or [400_000, 4_000_000]:
-        with tempfile.TemporaryDirectory(prefix="dynamo-bench-consistency-") as scratch:
-            url = db or f"sqlite:///{Path(scratch) / 'consistency.sqlite'}"
+        with _scratch_database(db, "consistency") as url:
             try:
                 with console.status(f"{count:,} files: writing, reading, comparing"):
                     reports.append(bench_consistency(url, count))
@@ -453,3 +453,13 @@ def consistency(
         print_json(reports)
     else:
         Console().print_json(data=reports)
+
+
+@contextmanager
+def _scratch_database(db: str | None, name: str) -> Iterator[str]:
+    """``db``, or a temporary SQLite file removed on exit."""
+    if db is not None:
+        yield db
+        return
+    with tempfile.TemporaryDirectory(prefix=f"dynamo-bench-{name}-") as scratch:
+        yield f"sqlite:///{Path(scratch) / f'{name}.sqlite'}"

@@ -4,19 +4,13 @@ FTS3 test double; the servers are those of the storage contract suite, on free h
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import pki
-from contract.storage.storage_servers import (
-    Server,
-    ServerStartError,
-    environment_skips_servers,
-    start_wsgidav,
-    start_xrootd,
-)
+from contract.storage.storage_servers import Server, serve, start_wsgidav, start_xrootd
 from dynamo.fileops.fts3 import Fts3Backend
 from dynamo.fileops.fts3_client import Fts3Client
 from dynamo.fileops.ports import TaskStatus
@@ -25,25 +19,14 @@ from fts3_server import Fts3TestServer
 from fts3_server.batches import adler32, make_batch, seed, submitted, transfer_task, wait_results
 
 
-def _start(start: Callable[[], Server]) -> Iterator[Server]:
-    try:
-        server = start()
-    except ServerStartError as exc:
-        if environment_skips_servers():
-            pytest.skip(f"DYNAMO_TEST_SKIP_SERVERS=1 and {exc}")
-        raise
-    yield server
-    server.stop()
-
-
 @pytest.fixture(scope="module")
 def wsgidav() -> Iterator[Server]:
-    yield from _start(start_wsgidav)
+    yield from serve(start_wsgidav)
 
 
 @pytest.fixture(scope="module")
 def xrootd() -> Iterator[Server]:
-    yield from _start(lambda: start_xrootd(http=False))
+    yield from serve(lambda: start_xrootd(http=False))
 
 
 def _webdav_storage(server: Server) -> tuple[StorageBackend, Path]:
