@@ -322,6 +322,19 @@ def invalidation_ops(
                 last_update=now,
             )
         )
+        # the files are gone everywhere: a replica that held the whole block still does
+        ops += [
+            UpsertBlockReplica(
+                dataset=dataset_name,
+                block=block_name,
+                site=replica.site.name,
+                group=replica.group.name,
+                is_custodial=replica.is_custodial,
+                last_update=now,
+            )
+            for replica in block.replicas
+            if replica.is_complete()
+        ]
     ops += [DeleteBlock(dataset=d, name=b) for d, b in invalidation.blocks]
     ops += [DeleteDataset(name=name) for name in invalidation.datasets]
     return ops

@@ -186,6 +186,11 @@ async def test_invalidating_files_shrinks_their_block(client: httpx.AsyncClient)
     assert (await client.post("/api/v1/invalidate", json=body, headers=OPERATOR)).status_code == 200
     block = (await client.get(f"/api/v1/datasets/{NEW}/blocks")).json()[0]
     assert (block["num_files"], block["size"]) == (2, 1001 + 1002)
+    # the file is gone everywhere: the replica that held the whole block still does
+    replicas = (await client.get("/api/v1/blockreplicas", params={"dataset": NEW})).json()
+    assert [(r["site"], r["size"], r["is_complete"]) for r in replicas["items"]] == [
+        ("T2_US_MIT", 1001 + 1002, True)
+    ]
 
 
 async def test_invalidating_a_dataset_removes_it_and_its_replicas(
