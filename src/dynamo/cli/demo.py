@@ -246,7 +246,8 @@ def _show(
     )
     console.print(f"volume by decision: {volumes}")
     console.print(
-        "[dim]Detox (next) deletes the deletable replicas in policy order until the site is under "
-        f"{LOW_WATERMARK:.0%}. Popularity and lock attributes come from producers that are not "
-        "wired yet, so lines reading them see their defaults.[/dim]"
+        "[dim]A Detox cycle deletes the deletable replicas in policy order until the site is "
+        f"under {LOW_WATERMARK:.0%}; this preview evaluates without access records or locks, "
+        "which a cycle reads through its producers (`dynamo detox run --db DB --partition "
+        "Physics --policy Physics.txt --dry-run`).[/dim]"
     )
