@@ -9,11 +9,12 @@ same database (:func:`operations_rows`).
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 from fastapi import FastAPI
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert
 
 from detox_history_data import WrittenCycle, write_cycle
 from doubles import HeaderTestAuthenticator, toy_compiler
@@ -21,6 +22,7 @@ from dynamo.api.app import create_app
 from dynamo.consistency import Action, Finding, Kind, record_run
 from dynamo.server.service import InventoryService
 from dynamo.store import SqlInventoryStore
+from dynamo.store.schema.dealer import dealer_copies, dealer_cycles
 from dynamo.web import install_pages
 from fileops_data import add_history, add_subscription
 from unit.model.conftest import base_ops
@@ -48,6 +50,7 @@ def history_app(directory: Path) -> tuple[FastAPI, list[WrittenCycle]]:
 
 HELD_REASON = "all_failed"
 HELD_RUN_REASON = "orphan files: 1,204 > 1000; nothing deleted"
+DEALER_REJECTION = "no target site with room under its target occupancy"
 
 
 def operations_rows(engine: Engine) -> dict[str, int]:
@@ -88,4 +91,54 @@ def operations_rows(engine: Engine) -> dict[str, int]:
                 for n in range(3)
             ],
         )
-    return {"clean_run": clean, "held_run": held}
+        cycle = conn.execute(
+            insert(dealer_cycles).values(
+                partition="Physics",
+                mode="run",
+                status="committed",
+                started=now - 900,
+                finished=now - 880,
+                seed=1,
+                summary=json.dumps(
+                    {
+                        "copies": 1,
+                        "volume": 2 * 10**12,
+                        "rejected": 1,
+                        "rejections": {DEALER_REJECTION: 1},
+                        "copies_by_plugin": {"requests": 1},
+                    }
+                ),
+            )
+        ).inserted_primary_key[0]
+        conn.execute(
+            insert(dealer_copies),
+            [
+                {
+                    "cycle_id": cycle,
+                    "plugin": "requests",
+                    "priority": 0,
+                    "dataset": "/ZeroBias/Run2018D-PromptReco-v2/AOD",
+                    "site": "T2_US_MIT",
+                    "group": "AnalysisOps",
+                    "size": 2 * 10**12,
+                    "reason": "copy request 12",
+                    "status": "accepted",
+                    "reject_reason": None,
+                    "request_id": 12,
+                },
+                {
+                    "cycle_id": cycle,
+                    "plugin": "popularity",
+                    "priority": 2,
+                    "dataset": "/JetHT/Run2018D-PromptReco-v2/MINIAOD",
+                    "site": None,
+                    "group": None,
+                    "size": 9 * 10**12,
+                    "reason": "popular: 3 copies wanted",
+                    "status": "rejected",
+                    "reject_reason": DEALER_REJECTION,
+                    "request_id": None,
+                },
+            ],
+        )
+    return {"clean_run": clean, "held_run": held, "dealer_cycle": int(cycle)}

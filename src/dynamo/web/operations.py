@@ -1,4 +1,7 @@
-"""Pages of what is being done to the data: transfers and deletions, consistency checks.
+"""Pages of what is being done to the data: placements, transfers and deletions, consistency.
+
+``/dealer``: Dealer cycles with their copies, volume and rejections; ``/dealer/cycles/{id}``:
+a cycle's proposals (accepted with their site, rejected with the reason), by status.
 
 ``/transfers?kind=transfer|deletion``: the queue by status, files and bytes finished per hour
 over the last day (a chart), rates per link over the last hour, held subscriptions with their
@@ -16,6 +19,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from dynamo.consistency import get_run, latest_runs, run_files
+from dynamo.dealer.queries import cycle_copies
+from dynamo.dealer.queries import get_cycle as get_dealer_cycle
+from dynamo.dealer.queries import list_cycles as list_dealer_cycles
 from dynamo.errors import NotFoundError
 from dynamo.fileops.ports import OpKind
 from dynamo.fileops.queries import QueueState, history, link_rates, queued
@@ -83,3 +89,31 @@ async def consistency_run(
     except NotFoundError:
         return missing(request, f"consistency run {run_id}")
     return page(request, "consistency_run.html", run=run, files=files, kind=kind or "")
+
+
+@router.get("/dealer", response_class=HTMLResponse)
+async def dealer(request: Request) -> HTMLResponse:
+    engine = database(request)
+    if engine is None:
+        return missing(request, "Dealer history (this server's inventory is in memory)")
+    found = await asyncio.to_thread(list_dealer_cycles, engine, limit=ROWS)
+    return page(request, "dealer.html", cycles=found.items)
+
+
+@router.get("/dealer/cycles/{cycle_id}", response_class=HTMLResponse)
+async def dealer_cycle(
+    request: Request,
+    cycle_id: int,
+    status: Annotated[str | None, Query(max_length=16)] = None,
+) -> HTMLResponse:
+    engine = database(request)
+    if engine is None:
+        return missing(request, "Dealer history")
+    try:
+        cycle = await asyncio.to_thread(get_dealer_cycle, engine, cycle_id)
+        copies = await asyncio.to_thread(
+            cycle_copies, engine, cycle_id, status=status or None, limit=FINDINGS_PER_PAGE
+        )
+    except NotFoundError:
+        return missing(request, f"Dealer cycle {cycle_id}")
+    return page(request, "dealer_cycle.html", cycle=cycle, copies=copies.items, status=status or "")

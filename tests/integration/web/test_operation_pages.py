@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from web_support import HELD_REASON, HELD_RUN_REASON, history_app
+from web_support import DEALER_REJECTION, HELD_REASON, HELD_RUN_REASON, history_app
 
 
 @pytest.fixture
@@ -71,3 +71,16 @@ async def test_a_consistency_run_lists_its_findings_by_kind(client: httpx.AsyncC
     assert "/store/mc/dark.root" not in missing
     absent = await client.get("/consistency/runs/999999")
     assert absent.status_code == 404
+
+
+async def test_the_dealer_pages_show_cycles_and_proposals(client: httpx.AsyncClient) -> None:
+    page = (await client.get("/dealer")).text
+    cycle_id = re.findall(r'href="/dealer/cycles/(\d+)"', page)[0]
+    assert "requests 1" in page
+    cycle = (await client.get(f"/dealer/cycles/{cycle_id}")).text
+    assert html.escape(DEALER_REJECTION) in cycle.split('id="rejections"')[1]
+    assert "(request 12)" in cycle
+    rejected = (await client.get(f"/dealer/cycles/{cycle_id}", params={"status": "rejected"})).text
+    assert "/JetHT/Run2018D-PromptReco-v2/MINIAOD" in rejected
+    assert "/ZeroBias/Run2018D-PromptReco-v2/AOD" not in rejected
+    assert (await client.get("/dealer/cycles/999999")).status_code == 404
