@@ -79,6 +79,7 @@ def serve(
             detox=settings.detox,
             fileops=settings.fileops,
             consistency=settings.consistency,
+            dealer=settings.dealer,
         )
         catalogs = {
             entry.site: load_catalog(

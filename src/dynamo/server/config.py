@@ -20,6 +20,8 @@ url = "root://xrootd.example.org:1094//data"
 [fileops]                      # manager and worker options: see dynamo.fileops.config
 [fts3]                         # optional: the FTS3 server for sites with backend = "fts3"
 [consistency]                  # see dynamo.consistency.config
+[dealer]
+config = "dealer_config.json"  # the Dealer's configuration (CMS JSON shape; default: built in)
 ```
 """
 
@@ -33,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from dynamo.consistency import ConsistencyConfig
+from dynamo.dealer import DealerConfig, load_dealer_config
 from dynamo.detox import DetoxConfig
 from dynamo.errors import ConfigurationError
 from dynamo.fileops.config import FileOpsConfig, fileops_config_from
@@ -89,6 +92,7 @@ class ServerConfig:
     detox: DetoxConfig = field(default_factory=DetoxConfig)
     fileops: FileOpsConfig = field(default_factory=FileOpsConfig)
     consistency: ConsistencyConfig = field(default_factory=ConsistencyConfig)
+    dealer: DealerConfig = field(default_factory=DealerConfig)
 
     @property
     def uses_tls(self) -> bool:
@@ -125,7 +129,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-_TABLES = frozenset({"scheduler", "catalogs", "detox", "fileops", "consistency"})
+_TABLES = frozenset({"scheduler", "catalogs", "detox", "fileops", "consistency", "dealer"})
 """Fields of ServerConfig read from tables of their own, not from ``[server]``."""
 
 
@@ -156,6 +160,7 @@ def load_config(path: Path | None) -> ServerConfig:
     consistency = ConsistencyConfig.from_table(
         data.get("consistency", {}), where=f"{path}: [consistency]"
     )
+    dealer = _dealer(data.get("dealer", {}), path)
     try:
         return ServerConfig(
             **section,
@@ -164,6 +169,16 @@ def load_config(path: Path | None) -> ServerConfig:
             detox=detox,
             fileops=fileops,
             consistency=consistency,
+            dealer=dealer,
         )
     except TypeError as exc:
         raise ConfigurationError(f"{path}: {exc}") from exc
+
+
+def _dealer(table: Any, path: Path) -> DealerConfig:
+    """``[dealer]``: ``config``, the path of the Dealer's JSON configuration."""
+    if not isinstance(table, Mapping) or set(table) - {"config"}:
+        raise ConfigurationError(f'{path}: [dealer] takes one key, config = "FILE.json"')
+    if "config" not in table:
+        return DealerConfig()
+    return load_dealer_config(path.parent / str(table["config"]))

@@ -31,6 +31,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from dynamo.consistency import ConsistencyConfig
 from dynamo.dealer import COMMIT_RECORD as DEALER_RECORD
+from dynamo.dealer import DealerConfig
 from dynamo.dealer import abandon_planned as abandon_planned_dealer
 from dynamo.dealer import commit_records as commit_dealer_records
 from dynamo.detox import COMMIT_RECORD, DetoxConfig, commit_records
@@ -398,6 +399,7 @@ def build_scheduler(
     detox: DetoxConfig | None = None,
     fileops: FileOpsConfig | None = None,
     consistency: ConsistencyConfig | None = None,
+    dealer: DealerConfig | None = None,
 ) -> Scheduler | None:
     """The server's scheduler (None when ``config.enabled`` is false): runs recorded in the
     store's database, children that forget the store's pooled connections, the built-in
@@ -416,7 +418,7 @@ def build_scheduler(
         url = engine.url
         registry.register(DetoxApp(detox or DetoxConfig(), lambda: make_engine(url)))
         registry.register(UpdaterApp(lambda: make_engine(url)))
-        registry.register(DealerApp(lambda: make_engine(url)))
+        registry.register(DealerApp(lambda: make_engine(url), dealer or DealerConfig()))
         files = fileops or FileOpsConfig()
         registry.register(FileOpsManagerApp(lambda: make_engine(url), files))
         registry.register(

@@ -99,3 +99,16 @@ def test_the_manager_application_submits_batches_and_a_read_run_does_nothing(
         assert conn.execute(select(fileop_batches.c.id)).all()  # one per source link
     assert summary["tasks_submitted"] == len(world.refs)
     world.store.close()
+
+
+def test_the_server_file_names_the_dealer_configuration(tmp_path: Path) -> None:
+    real = Path(__file__).parents[2] / "fixtures/policies/dynamo-cms/config/dealer_config.json"
+    (tmp_path / "dealer_config.json").write_bytes(real.read_bytes())
+    config = load_config(
+        _write(tmp_path / "dynamo.toml", '[dealer]\nconfig = "dealer_config.json"\n')
+    )
+    assert config.dealer != load_config(None).dealer  # the CMS file, not the built-in default
+    with pytest.raises(ConfigurationError, match=r"\[dealer\] takes one key"):
+        load_config(_write(tmp_path / "bad.toml", '[dealer]\nfile = "x.json"\n'))
+    with pytest.raises(ConfigurationError, match="cannot read the Dealer configuration"):
+        load_config(_write(tmp_path / "missing.toml", '[dealer]\nconfig = "nope.json"\n'))
