@@ -23,6 +23,8 @@ from dynamo.errors import ConfigurationError, StoreError
 from dynamo.fileops.ports import OpKind
 from dynamo.fileops.subscriptions import block_files, subscribe
 from dynamo.store.schema.dealer import dealer_copies, dealer_cycles
+from dynamo.store.sqlops import abandon_planned as abandon_planned_cycles
+from dynamo.store.sqlops import driver_message
 
 __all__ = [
     "COMMIT_RECORD",
@@ -64,7 +66,7 @@ def record_cycle(
             if rows:
                 conn.execute(dealer_copies.insert(), rows)
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot record the Dealer cycle: {_message(exc)}") from exc
+        raise StoreError(f"cannot record the Dealer cycle: {driver_message(exc)}") from exc
     return cycle_id
 
 
@@ -86,7 +88,7 @@ def record_failed_cycle(
                 summary={"error": error},
             )
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot record the Dealer cycle: {_message(exc)}") from exc
+        raise StoreError(f"cannot record the Dealer cycle: {driver_message(exc)}") from exc
 
 
 def commit_cycle(
@@ -137,17 +139,7 @@ def commit_record(cycle_id: int, subscriptions: Sequence[Subscription]) -> dict[
 
 def abandon_planned(engine: Engine, *, now: int) -> int:
     """Mark planned cycles that were never committed as abandoned; returns how many."""
-    try:
-        with engine.begin() as conn:
-            return int(
-                conn.execute(
-                    update(dealer_cycles)
-                    .where(dealer_cycles.c.status == "planned")
-                    .values(status="abandoned", finished=now)
-                ).rowcount
-            )
-    except SQLAlchemyError as exc:
-        raise StoreError(f"cannot update the Dealer history: {_message(exc)}") from exc
+    return abandon_planned_cycles(engine, dealer_cycles, what="Dealer history", now=now)
 
 
 def _insert_cycle(conn: Connection, **values: Any) -> int:
@@ -202,8 +194,3 @@ def _row(cycle_id: int, proposal: Proposal, **values: Any) -> dict[str, Any]:
         "reject_reason": None,
         **values,
     }
-
-
-def _message(exc: SQLAlchemyError) -> str:
-    orig = getattr(exc, "orig", None)
-    return str(orig if orig is not None else exc).strip().splitlines()[0]

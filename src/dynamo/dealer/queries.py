@@ -4,18 +4,16 @@ in id order; both paged by id (keyset)."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Final
 
 import orjson
-from sqlalchemy import Connection, Engine, Row, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine, Row, select
 
-from dynamo.errors import NotFoundError, StoreError
+from dynamo.errors import NotFoundError
 from dynamo.store import KeysetPage
 from dynamo.store.schema.dealer import dealer_copies, dealer_cycles
+from dynamo.store.sqlops import reading
 
 __all__ = ["CopyRow", "DealerCycle", "cycle_copies", "get_cycle", "list_cycles"]
 
@@ -79,14 +77,14 @@ def list_cycles(
         query = query.where(dealer_cycles.c.partition == partition)
     if before_id is not None:
         query = query.where(dealer_cycles.c.id < min(before_id, _LARGEST_ID))
-    with _reading(engine, "listing Dealer cycles") as conn:
+    with reading(engine, "listing Dealer cycles") as conn:
         items = [_cycle(row) for row in conn.execute(query)]
     return _page(items, limit)
 
 
 def get_cycle(engine: Engine, cycle_id: int) -> DealerCycle:
     """One cycle (NotFoundError)."""
-    with _reading(engine, f"reading Dealer cycle {cycle_id}") as conn:
+    with reading(engine, f"reading Dealer cycle {cycle_id}") as conn:
         row = conn.execute(select(*_CYCLE).where(dealer_cycles.c.id == cycle_id)).first()
     if row is None:
         raise NotFoundError(f"no Dealer cycle with id {cycle_id}")
@@ -114,7 +112,7 @@ def cycle_copies(
         query = query.where(dealer_copies.c.status == status)
     if after_id is not None:
         query = query.where(dealer_copies.c.id > min(after_id, _LARGEST_ID))
-    with _reading(engine, f"reading the copies of Dealer cycle {cycle_id}") as conn:
+    with reading(engine, f"reading the copies of Dealer cycle {cycle_id}") as conn:
         items = [CopyRow(**row._asdict()) for row in conn.execute(query)]
     return _page(items, limit)
 
@@ -129,14 +127,3 @@ def _page(items: list[Any], limit: int) -> KeysetPage[Any]:
     if len(items) > limit:
         return KeysetPage(tuple(items[:limit]), int(items[limit - 1].id))
     return KeysetPage(tuple(items), None)
-
-
-@contextmanager
-def _reading(engine: Engine, what: str) -> Iterator[Connection]:
-    try:
-        with engine.connect() as conn:
-            yield conn
-    except SQLAlchemyError as exc:
-        orig = getattr(exc, "orig", None)
-        message = str(orig if orig is not None else exc).strip().splitlines()[0]
-        raise StoreError(f"{what} failed: {message}") from exc

@@ -38,6 +38,8 @@ from dynamo.store.schema.detox import (
     detox_decisions,
     replica_deletions,
 )
+from dynamo.store.sqlops import abandon_planned as abandon_planned_cycles
+from dynamo.store.sqlops import driver_message
 
 __all__ = [
     "abandon_planned",
@@ -85,7 +87,7 @@ def record_cycle(
                 conn.execute(detox_cycle_sites.insert(), _site_rows(cycle_id, plan))
             _insert_decisions(conn, cycle_id, plan)
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot record the Detox cycle: {_message(exc)}") from exc
+        raise StoreError(f"cannot record the Detox cycle: {driver_message(exc)}") from exc
     return cycle_id
 
 
@@ -118,7 +120,7 @@ def record_failed_cycle(
                 summary={"error": error},
             )
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot record the Detox cycle: {_message(exc)}") from exc
+        raise StoreError(f"cannot record the Detox cycle: {driver_message(exc)}") from exc
 
 
 def deletion_rows(deletions: Iterable[Deletion]) -> list[list[Any]]:
@@ -163,17 +165,7 @@ def commit_cycle(
 
 def abandon_planned(engine: Engine, *, now: int) -> int:
     """Mark planned cycles that were never committed as abandoned; returns how many."""
-    try:
-        with engine.begin() as conn:
-            return int(
-                conn.execute(
-                    update(detox_cycles)
-                    .where(detox_cycles.c.status == "planned")
-                    .values(status="abandoned", finished=now)
-                ).rowcount
-            )
-    except SQLAlchemyError as exc:
-        raise StoreError(f"cannot update the Detox history: {_message(exc)}") from exc
+    return abandon_planned_cycles(engine, detox_cycles, what="Detox history", now=now)
 
 
 def last_policy(engine: Engine, partition: str) -> tuple[str, str | None] | None:
@@ -188,7 +180,7 @@ def last_policy(engine: Engine, partition: str) -> tuple[str, str | None] | None
         with engine.connect() as conn:
             row = conn.execute(query).first()
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot read the Detox history: {_message(exc)}") from exc
+        raise StoreError(f"cannot read the Detox history: {driver_message(exc)}") from exc
     return None if row is None else (str(row[0]), row[1])
 
 
@@ -293,8 +285,3 @@ def _insert_decisions(conn: Connection, cycle_id: int, plan: DetoxPlan) -> None:
     bulk_insert(conn, detox_decisions, rows)
     if dialect == "postgresql":  # MariaDB moves AUTO_INCREMENT past explicit ids by itself
         reset_id_sequences(conn, [detox_decisions])
-
-
-def _message(exc: SQLAlchemyError) -> str:
-    orig = getattr(exc, "orig", None)
-    return str(orig if orig is not None else exc).strip().splitlines()[0]

@@ -21,8 +21,7 @@ Functions on an Engine returning frozen records whose ``to_json()`` is the API's
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any, Final
@@ -30,7 +29,6 @@ from typing import Any, Final
 from sqlalchemy import (
     Column,
     ColumnElement,
-    Connection,
     Engine,
     and_,
     case,
@@ -50,7 +48,7 @@ from dynamo.store.schema.fileops import (
     fileop_subscriptions,
     fileop_tasks,
 )
-from dynamo.store.sqlops import chunks
+from dynamo.store.sqlops import chunks, driver_message, reading
 
 __all__ = [
     "HeldCount",
@@ -215,7 +213,7 @@ def queued(
     query = _filtered(engine, query, subs.c.dataset, dataset)
     if reason is not None:
         query = query.where(subs.c.hold_reason == reason)
-    with _reading(engine, "listing the file-operation queue") as conn:
+    with reading(engine, "listing the file-operation queue") as conn:
         rows = conn.execute(query).all()
     return _page([QueueEntry(**row._mapping) for row in rows], limit)
 
@@ -272,7 +270,7 @@ def history(
         query = query.where(table.c.finished >= since)
     if status is not None:
         query = query.where(table.c.status == status)
-    with _reading(engine, "listing the file-operation history") as conn:
+    with reading(engine, "listing the file-operation history") as conn:
         rows = conn.execute(query).all()
     return _page([HistoryEntry(**row._mapping) for row in rows], limit)
 
@@ -307,7 +305,7 @@ def link_rates(
         .group_by(table.c.source_site, table.c.site)
     )
     query = _filtered(engine, query, table.c.site, site)
-    with _reading(engine, "summing the file-operation history") as conn:
+    with reading(engine, "summing the file-operation history") as conn:
         rows = conn.execute(query).all()
     rates = [
         LinkRate(
@@ -339,7 +337,7 @@ def held_summary(engine: Engine, *, kind: OpKind, site: str | None = None) -> li
         .group_by(subs.c.site, subs.c.hold_reason)
     )
     query = _filtered(engine, query, subs.c.site, site)
-    with _reading(engine, "counting held subscriptions") as conn:
+    with reading(engine, "counting held subscriptions") as conn:
         rows = conn.execute(query).all()
     counts = [
         HeldCount(site=r.site, reason=r.hold_reason, files=int(r.files), bytes=int(r.bytes or 0))
@@ -423,27 +421,13 @@ def _selections(
 # ---------------------------------------------------------------------- helpers
 
 
-@contextmanager
-def _reading(engine: Engine, what: str) -> Iterator[Connection]:
-    try:
-        with engine.connect() as conn, conn.begin():
-            yield conn
-    except SQLAlchemyError as exc:
-        raise StoreError(f"{what} failed: {_message(exc)}") from exc
-
-
 def _writing(engine: Engine, what: str, statements: Sequence[Any]) -> int:
     """Run ``statements`` in one transaction; the rows they changed."""
     try:
         with engine.begin() as conn:
             return sum(int(conn.execute(statement).rowcount) for statement in statements)
     except SQLAlchemyError as exc:
-        raise StoreError(f"{what} failed: {_message(exc)}") from exc
-
-
-def _message(exc: SQLAlchemyError) -> str:
-    orig = getattr(exc, "orig", None)
-    return str(orig if orig is not None else exc).strip().splitlines()[0]
+        raise StoreError(f"{what} failed: {driver_message(exc)}") from exc
 
 
 def _check_limit(limit: int) -> None:

@@ -21,14 +21,12 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final, Generic, TypeVar
 
 import orjson
 from sqlalchemy import Column, ColumnElement, Connection, Engine, Row, and_, func, select
-from sqlalchemy.exc import SQLAlchemyError
 
 from dynamo.errors import NotFoundError, StoreError
 from dynamo.store.schema.detox import (
@@ -38,6 +36,7 @@ from dynamo.store.schema.detox import (
     detox_decisions,
     replica_deletions,
 )
+from dynamo.store.sqlops import reading
 
 __all__ = [
     "CycleDecision",
@@ -246,14 +245,14 @@ def list_cycles(
         query = query.where(detox_cycles.c.status == status.value)
     if before_id is not None and before_id <= _LARGEST_ID:
         query = query.where(detox_cycles.c.id < max(before_id, 0))
-    with _reading(engine, "listing Detox cycles") as conn:
+    with reading(engine, "listing Detox cycles") as conn:
         rows = conn.execute(query).all()
     return _page([_cycle(row) for row in rows], limit, lambda cycle: cycle.id)
 
 
 def get_cycle(engine: Engine, cycle_id: int) -> DetoxCycle:
     """One cycle (NotFoundError if there is none with this id)."""
-    with _reading(engine, f"reading Detox cycle {cycle_id}") as conn:
+    with reading(engine, f"reading Detox cycle {cycle_id}") as conn:
         return _one_cycle(conn, cycle_id)
 
 
@@ -261,7 +260,7 @@ def latest_cycles(engine: Engine) -> list[DetoxCycle]:
     """The newest cycle of every partition (of any mode and status), by partition name."""
     newest = select(func.max(detox_cycles.c.id)).group_by(detox_cycles.c.partition)
     query = select(*_CYCLE_COLUMNS).where(detox_cycles.c.id.in_(newest.scalar_subquery()))
-    with _reading(engine, "reading the latest Detox cycles") as conn:
+    with reading(engine, "reading the latest Detox cycles") as conn:
         rows = conn.execute(query).all()
     # Sorted here, not by ORDER BY: the databases' collations disagree with code points.
     return sorted((_cycle(row) for row in rows), key=lambda cycle: cycle.partition)
@@ -270,7 +269,7 @@ def latest_cycles(engine: Engine) -> list[DetoxCycle]:
 def cycle_sites(engine: Engine, cycle_id: int) -> list[CycleSite]:
     """The target sites of a cycle, by name."""
     query = select(detox_cycle_sites).where(detox_cycle_sites.c.cycle_id == cycle_id)
-    with _reading(engine, f"reading the sites of Detox cycle {cycle_id}") as conn:
+    with reading(engine, f"reading the sites of Detox cycle {cycle_id}") as conn:
         _check_cycle(conn, cycle_id)
         rows = conn.execute(query).all()
     return sorted((_record(CycleSite, row) for row in rows), key=lambda site: site.site)
@@ -300,7 +299,7 @@ def site_history(
         .order_by(cycles.c.id.desc())
         .limit(limit)
     )
-    with _reading(engine, f"reading the Detox history of {site}") as conn:
+    with reading(engine, f"reading the Detox history of {site}") as conn:
         rows = conn.execute(query).all()
     return [
         SiteHistoryPoint(
@@ -318,7 +317,7 @@ def site_history(
 
 def cycle_lines(engine: Engine, cycle_id: int) -> list[CycleLine]:
     """The policy lines of a cycle by ``line_id`` (the safety rule, -1, first)."""
-    with _reading(engine, f"reading the policy lines of Detox cycle {cycle_id}") as conn:
+    with reading(engine, f"reading the policy lines of Detox cycle {cycle_id}") as conn:
         _check_cycle(conn, cycle_id)
         return _lines(conn, cycle_id)
 
@@ -326,7 +325,7 @@ def cycle_lines(engine: Engine, cycle_id: int) -> list[CycleLine]:
 def cycle_policy(engine: Engine, cycle_id: int) -> CyclePolicy:
     """The policy a cycle ran with: its text and its lines."""
     columns = (*_CYCLE_COLUMNS, detox_cycles.c.policy_text)
-    with _reading(engine, f"reading the policy of Detox cycle {cycle_id}") as conn:
+    with reading(engine, f"reading the policy of Detox cycle {cycle_id}") as conn:
         row = _cycle_row(conn, cycle_id, columns)
         lines = _lines(conn, cycle_id)
     return CyclePolicy(
@@ -379,7 +378,7 @@ def cycle_decisions(
         query = query.where(decisions.c.decision == decision.value)
     if after_id is not None:
         query = query.where(decisions.c.id > max(after_id, 0))
-    with _reading(engine, f"reading the decisions of Detox cycle {cycle_id}") as conn:
+    with reading(engine, f"reading the decisions of Detox cycle {cycle_id}") as conn:
         _check_cycle(conn, cycle_id)
         rows = [] if _beyond(after_id) else conn.execute(query).all()
     return _page([_decision(row) for row in rows], limit, lambda found: found.id)
@@ -428,7 +427,7 @@ def cycle_deletions(
     )
     if after_id is not None:
         query = query.where(replica_deletions.c.id > max(after_id, 0))
-    with _reading(engine, f"reading the deletions of Detox cycle {cycle_id}") as conn:
+    with reading(engine, f"reading the deletions of Detox cycle {cycle_id}") as conn:
         _check_cycle(conn, cycle_id)
         rows = [] if _beyond(after_id) else conn.execute(query).all()
     return _page([_record(CycleDeletion, row) for row in rows], limit, lambda found: found.id)
@@ -437,17 +436,6 @@ def cycle_deletions(
 # ---------------------------------------------------------------------- helpers
 
 _CYCLE_COLUMNS: Final = tuple(c for c in detox_cycles.c if c.name != "policy_text")
-
-
-@contextmanager
-def _reading(engine: Engine, what: str) -> Iterator[Connection]:
-    try:
-        with engine.connect() as conn, conn.begin():
-            yield conn
-    except SQLAlchemyError as exc:
-        orig = getattr(exc, "orig", None)
-        message = str(orig if orig is not None else exc).strip().splitlines()[0]
-        raise StoreError(f"{what} failed: {message}") from exc
 
 
 def _check_limit(limit: int) -> None:

@@ -53,6 +53,7 @@ from dynamo.store.schema.registry import (
     requests,
 )
 from dynamo.store.sql import SqlInventoryStore
+from dynamo.store.sqlops import driver_message
 
 __all__ = ["SqlRegistryStore", "registry_store_for"]
 
@@ -83,7 +84,9 @@ class SqlRegistryStore:
                     with conn.begin():
                         yield conn
             except SQLAlchemyError as exc:
-                raise StoreError(f"{what} failed, nothing was written: {_message(exc)}") from exc
+                raise StoreError(
+                    f"{what} failed, nothing was written: {driver_message(exc)}"
+                ) from exc
 
     @contextmanager
     def _reading(self, what: str) -> Iterator[Connection]:
@@ -91,7 +94,7 @@ class SqlRegistryStore:
             with self.engine.connect() as conn, conn.begin():
                 yield conn
         except SQLAlchemyError as exc:
-            raise StoreError(f"{what} failed: {_message(exc)}") from exc
+            raise StoreError(f"{what} failed: {driver_message(exc)}") from exc
 
     # ------------------------------------------------------------------ requests
 
@@ -250,11 +253,6 @@ class SqlRegistryStore:
 
 
 # ---------------------------------------------------------------------- rows <-> records
-
-
-def _message(exc: SQLAlchemyError) -> str:
-    orig = getattr(exc, "orig", None)
-    return str(orig if orig is not None else exc).strip().splitlines()[0]
 
 
 def _storable(ids: Sequence[int]) -> list[int]:

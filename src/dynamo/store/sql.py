@@ -30,17 +30,13 @@ from dynamo.store.loader import load_into
 from dynamo.store.migration import check_schema, migrate
 from dynamo.store.plan import plan_changeset
 from dynamo.store.ports import ProgressCallback, SideWrite
+from dynamo.store.sqlops import driver_message
 from dynamo.store.writer import write_plan
 
 __all__ = ["LOG_PAGE", "SqlInventoryStore"]
 
 LOG_PAGE = 100
 """Log entries fetched per query by read_log (each holds a whole ChangeSet)."""
-
-
-def _driver_message(exc: SQLAlchemyError) -> str:
-    orig = getattr(exc, "orig", None)
-    return str(orig if orig is not None else exc).strip().splitlines()[0]
 
 
 class SqlInventoryStore:
@@ -140,7 +136,7 @@ class SqlInventoryStore:
             except SQLAlchemyError as exc:
                 raise StoreError(
                     f"commit of {len(changeset)} operations failed, nothing was written: "
-                    f"{_driver_message(exc)}"
+                    f"{driver_message(exc)}"
                 ) from exc
             self.file_cache.invalidate(touched, plan.delete_datasets)
             return seq
@@ -152,7 +148,7 @@ class SqlInventoryStore:
             with self._writer() as conn:
                 also(conn, None)
         except SQLAlchemyError as exc:
-            raise StoreError(f"write failed, nothing was written: {_driver_message(exc)}") from exc
+            raise StoreError(f"write failed, nothing was written: {driver_message(exc)}") from exc
 
     @contextmanager
     def _writer(self) -> Iterator[Connection]:
@@ -184,7 +180,7 @@ class SqlInventoryStore:
             with self._snapshot() as conn:
                 seq = load_into(conn, inventory, progress)
         except SQLAlchemyError as exc:
-            raise StoreError(f"loading the inventory failed: {_driver_message(exc)}") from exc
+            raise StoreError(f"loading the inventory failed: {driver_message(exc)}") from exc
         return inventory, seq
 
     # ------------------------------------------------------------------ log
@@ -194,7 +190,7 @@ class SqlInventoryStore:
             with self.engine.connect() as conn:
                 found = conn.execute(select(func.max(schema.inventory_log.c.seq))).scalar()
         except SQLAlchemyError as exc:
-            raise StoreError(f"reading the log failed: {_driver_message(exc)}") from exc
+            raise StoreError(f"reading the log failed: {driver_message(exc)}") from exc
         return int(found or 0)
 
     def read_log(
@@ -215,7 +211,7 @@ class SqlInventoryStore:
                 with self.engine.connect() as conn:
                     rows = conn.execute(query).all()
             except SQLAlchemyError as exc:
-                raise StoreError(f"reading the log failed: {_driver_message(exc)}") from exc
+                raise StoreError(f"reading the log failed: {driver_message(exc)}") from exc
             for seq, blob in rows:
                 yield int(seq), ChangeSet.from_msgpack(bytes(blob))
             if len(rows) < page:

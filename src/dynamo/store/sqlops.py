@@ -1,4 +1,6 @@
-"""Bulk SQL primitives shared by the writer: chunked upserts and id resolution by natural key.
+"""SQL primitives shared by the store and the applications' history: chunked upserts, id
+resolution by natural key, reads that fail as StoreError, and the clean-up of cycles a crashed
+process left planned.
 
 Upserts use each dialect's own statement (``ON CONFLICT DO UPDATE`` on PostgreSQL and SQLite,
 ``ON DUPLICATE KEY UPDATE`` on MariaDB/MySQL) executed with executemany, in chunks. Natural
@@ -9,15 +11,38 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, Final, TypeVar
 
-from sqlalchemy import Column, ColumnElement, Connection, Table, any_, bindparam, select
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    Engine,
+    Table,
+    any_,
+    bindparam,
+    select,
+    update,
+)
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import SQLAlchemyError
 
+from dynamo.errors import StoreError
 from dynamo.store import schema
 
-__all__ = ["IN_CHUNK", "ROW_CHUNK", "block_ids", "chunks", "ids_by_name", "upsert"]
+__all__ = [
+    "IN_CHUNK",
+    "ROW_CHUNK",
+    "abandon_planned",
+    "block_ids",
+    "chunks",
+    "driver_message",
+    "ids_by_name",
+    "reading",
+    "upsert",
+]
 
 IN_CHUNK: Final = 1_000
 """Values per ``IN (...)`` list: far below every backend's bound-parameter limit."""
@@ -109,3 +134,35 @@ def is_any_of(conn: Connection, column: Column[Any], values: Sequence[Any]) -> C
 def lookup_chunk(conn: Connection) -> int:
     """How many values one membership query may carry on this backend."""
     return 50_000 if conn.dialect.name == "postgresql" else IN_CHUNK
+
+
+def driver_message(exc: SQLAlchemyError) -> str:
+    """The first line of what the database driver said (not SQLAlchemy's whole statement)."""
+    orig = getattr(exc, "orig", None)
+    return str(orig if orig is not None else exc).strip().splitlines()[0]
+
+
+@contextmanager
+def reading(engine: Engine, what: str) -> Iterator[Connection]:
+    """A connection in a transaction; a database failure is a StoreError "``what`` failed"."""
+    try:
+        with engine.connect() as conn, conn.begin():
+            yield conn
+    except SQLAlchemyError as exc:
+        raise StoreError(f"{what} failed: {driver_message(exc)}") from exc
+
+
+def abandon_planned(engine: Engine, table: Table, *, what: str, now: int) -> int:
+    """Mark the ``planned`` cycles of ``table`` (a process died before committing them) as
+    ``abandoned``; returns how many. ``what`` names the history in errors."""
+    try:
+        with engine.begin() as conn:
+            return int(
+                conn.execute(
+                    update(table)
+                    .where(table.c.status == "planned")
+                    .values(status="abandoned", finished=now)
+                ).rowcount
+            )
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot update the {what}: {driver_message(exc)}") from exc
