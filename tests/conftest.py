@@ -26,13 +26,15 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError
 
+from databases import SQL_BACKENDS
+
 SERVER_URLS = {
     "postgresql": os.environ.get(
         "DYNAMO_TEST_POSTGRESQL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
     ),
     "mysql": os.environ.get("DYNAMO_TEST_MYSQL", "mysql+pymysql://root@127.0.0.1:3306/"),
 }
-BACKENDS = ("sqlite", "postgresql", "mysql")
+BACKENDS = SQL_BACKENDS
 
 DatabaseUrlFactory = Callable[[str], str]
 

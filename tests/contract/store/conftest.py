@@ -11,7 +11,6 @@ from dynamo.model import Inventory
 from dynamo.store import InventoryStore, MemoryInventoryStore, SqlInventoryStore, migrate
 
 STORE_BACKENDS = ("memory", "sqlite", "postgresql", "mysql")
-SQL_BACKENDS = ("sqlite", "postgresql", "mysql")
 
 
 @pytest.fixture(params=STORE_BACKENDS)

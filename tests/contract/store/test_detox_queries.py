@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert
 
+from databases import SQL_BACKENDS
 from detox_history_data import PHYSICS_TEXT, SAFETY_TEXT, WrittenCycle, write_cycle
 from dynamo.errors import NotFoundError, StoreError
 from dynamo.store import (
@@ -30,8 +31,6 @@ from dynamo.store import (
     site_history,
 )
 from dynamo.store.schema.detox import detox_cycles
-
-SQL_BACKENDS = ("sqlite", "postgresql", "mysql")
 
 
 @pytest.fixture(params=SQL_BACKENDS)

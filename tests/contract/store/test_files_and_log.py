@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from inventory_ops import BLOCK, BLOCK2, DATASET, assert_same, base_ops, lfn
 
-from conftest import SQL_BACKENDS
+from databases import SQL_BACKENDS
 from dynamo.model import (
     Block,
     ChangeSet,

@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 
-from conftest import SQL_BACKENDS
+from databases import SQL_BACKENDS
 from dynamo.errors import ConfigurationError, SchemaVersionError
 from dynamo.store import (
     SqlInventoryStore,
