@@ -59,18 +59,7 @@ class CheckResult:
             "status": self.status,
             "reason": self.reason,
             "summary": self.summary,
-            "findings": [
-                {
-                    "kind": f.kind.value,
-                    "path": f.path,
-                    "lfn": f.lfn,
-                    "size": f.size,
-                    "expected_size": f.expected_size,
-                    "action": f.action.value,
-                    "detail": f.detail,
-                }
-                for f in self.findings
-            ],
+            "findings": [finding.to_json() for finding in self.findings],
         }
 
 

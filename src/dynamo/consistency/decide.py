@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from dynamo.consistency.compare import Comparison
 from dynamo.consistency.config import ConsistencyConfig
@@ -58,6 +59,18 @@ class Finding:
     @property
     def expected_size(self) -> int | None:
         return self.expected.size if self.expected is not None else None
+
+    def to_json(self) -> dict[str, Any]:
+        """The finding as the reports and ``--json`` give it."""
+        return {
+            "kind": self.kind.value,
+            "path": self.path,
+            "lfn": self.lfn,
+            "size": self.size,
+            "expected_size": self.expected_size,
+            "action": self.action.value,
+            "detail": self.detail,
+        }
 
 
 @dataclass(slots=True, kw_only=True)

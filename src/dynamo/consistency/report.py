@@ -108,19 +108,7 @@ def record_run(
     ).inserted_primary_key
     assert inserted is not None
     run_id = int(inserted[0])
-    rows = [
-        {
-            "run_id": run_id,
-            "kind": f.kind.value,
-            "path": f.path,
-            "lfn": f.lfn,
-            "size": f.size,
-            "expected_size": f.expected_size,
-            "action": f.action.value,
-            "detail": f.detail,
-        }
-        for f in findings
-    ]
+    rows = [{"run_id": run_id, **f.to_json()} for f in findings]
     for start in range(0, len(rows), _INSERT_CHUNK):
         conn.execute(insert(consistency_files), rows[start : start + _INSERT_CHUNK])
     return run_id
