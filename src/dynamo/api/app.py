@@ -23,15 +23,19 @@ from dynamo.api.routes import (
     requests,
     status,
     transfers,
+    userdata,
     whoami,
 )
 from dynamo.api.security import AnonymousAuthenticator, Authenticator
+from dynamo.fileops.endpoints import Endpoints
 from dynamo.registry import RegistryStore
 from dynamo.server.scheduler import Scheduler
 from dynamo.server.service import InventoryService
 from dynamo.storage.tfc import TrivialFileCatalog
+from dynamo.store import SqlInventoryStore
 from dynamo.store.popularity import popularity_store_for
 from dynamo.store.registry import registry_store_for
+from dynamo.userdata import UserDataOptions, UserDataService
 
 __all__ = ["API_PREFIX", "create_app"]
 
@@ -45,10 +49,13 @@ def create_app(
     registry: RegistryStore | None = None,
     scheduler: Scheduler | None = None,
     catalogs: Mapping[str, TrivialFileCatalog] | None = None,
+    endpoints: Endpoints | None = None,
+    userdata_options: UserDataOptions | None = None,
 ) -> FastAPI:
     """The application serving ``service``; callers are identified by ``authenticator``
     (default: everyone anonymous, which allows reads only). ``scheduler``, if given, is started
-    and stopped with the application (its lifespan) and serves /applications."""
+    and stopped with the application (its lifespan) and serves /applications.
+    ``endpoints`` are the sites' storage, where user data are injected (``userdata_options``)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -77,6 +84,12 @@ def create_app(
     app.state.registry = registry if registry is not None else registry_store_for(service.store)
     app.state.scheduler = scheduler
     app.state.popularity = popularity_store_for(service.store)  # access records, next to it
+    store = service.store
+    app.state.userdata = (
+        UserDataService(service, store.engine, endpoints or Endpoints(), userdata_options)
+        if isinstance(store, SqlInventoryStore)
+        else None
+    )
     install_error_handlers(app)
     document_errors(app)
     app.include_router(status.router, prefix=API_PREFIX)
@@ -93,4 +106,5 @@ def create_app(
     app.include_router(dealer.router, prefix=API_PREFIX)
     app.include_router(transfers.router, prefix=API_PREFIX)
     app.include_router(consistency.router, prefix=API_PREFIX)
+    app.include_router(userdata.router, prefix=API_PREFIX)
     return app

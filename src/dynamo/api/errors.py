@@ -47,6 +47,8 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "forbidden": 403,
     "not_found": 404,
     "conflict": 409,
+    "quota_exceeded": 409,
+    "file_check_failed": 409,
     "partial_commit": 500,
     "store": 503,
     "schema_version": 503,

@@ -125,15 +125,23 @@ class InventoryService:
         plan: Callable[[Inventory], Awaitable[Sequence[Operation]]],
         *,
         chunk_ops: int = DEFAULT_CHUNK_OPS,
+        also: SideWrite | None = None,
     ) -> CommitResult:
         """Compute operations from the current image and commit them, with no write between.
 
         ``plan`` runs on the event loop under the write lock (it may await I/O, e.g. reading
         files from the store); its operations are committed as in :meth:`commit_chunked`.
+        ``also`` writes more in the transaction of a plan that fits one ChangeSet (ValueError
+        for a larger one: there would be no single transaction to write it in).
         """
         async with self._write_lock:
             ops = await plan(self._inventory)
-            return await self._commit_chunked(ops, chunk_ops)
+            if also is None:
+                return await self._commit_chunked(ops, chunk_ops)
+            if len(ops) > chunk_ops:
+                raise ValueError(f"{len(ops)} operations with a side write exceed one ChangeSet")
+            seq = await self._write_and_apply(ChangeSet(tuple(ops)), also)
+            return CommitResult((seq,) if ops else (), len(ops))
 
     async def _commit_chunked(self, ops: Sequence[Operation], chunk_ops: int) -> CommitResult:
         if not ops:

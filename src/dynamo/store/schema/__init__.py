@@ -7,7 +7,8 @@
 - :mod:`.detox` -- Detox history, the deletion queue, popularity access records (0005);
 - :mod:`.fileops` -- file-operation subscriptions, batches, tasks and history (0006);
 - :mod:`.consistency` -- site consistency runs and the files they classified (0007);
-- :mod:`.dealer` -- Dealer history: cycles and the copies they proposed (0008).
+- :mod:`.dealer` -- Dealer history: cycles and the copies they proposed (0008);
+- :mod:`.userdata` -- user datasets and imports of external files (0009).
 
 Change a module and add a migration together; a contract test checks on every backend that the
 migrations produce exactly ``metadata``.
@@ -21,6 +22,7 @@ from dynamo.store.schema import (
     detox,
     fileops,
     registry,
+    userdata,
 )
 from dynamo.store.schema.base import metadata
 from dynamo.store.schema.inventory import (
@@ -57,4 +59,5 @@ __all__ = [
     "quotas",
     "registry",
     "sites",
+    "userdata",
 ]
