@@ -66,6 +66,45 @@ class ImageEditor:
         self._block_replicas += 1
         self._edits += 1
 
+    def unlink_all(self, owner: DatasetReplica, replicas: list[BlockReplica]) -> None:
+        """Take block replicas of one dataset replica out of the image (it stays): what
+        :meth:`unlink` does one by one, with the bookkeeping done once."""
+        block_lists = self._block_lists
+        for replica in replicas:
+            block = replica.block
+            if id(block) not in block_lists:
+                block_lists[id(block)] = (block, list(block.replicas))
+        if id(owner) not in self._replica_maps:
+            self._replica_maps[id(owner)] = (owner, dict(owner.block_replicas))
+        site = owner.site
+        if id(site) not in self._usages:
+            self._usages[id(site)] = [
+                (usage, usage.physical_bytes, usage.projected_bytes)
+                for usage in site.partitions.values()
+            ]
+        inventory = self.inventory
+        by_mask: dict[int, list[int]] = {}
+        block_map = owner.block_replicas
+        for replica in replicas:
+            block = replica.block
+            if replica.partition_mask:
+                sums = by_mask.get(replica.partition_mask)
+                if sums is None:
+                    sums = by_mask[replica.partition_mask] = [0, 0]
+                sums[0] += replica.size
+                sums[1] += block.size
+            _remove_identical(block.replicas, replica)
+            del block_map[block]
+        usage_by_partition = site.partitions
+        for mask, (physical, projected) in by_mask.items():
+            for partition in inventory.partitions.partitions_in(mask):
+                usage = usage_by_partition[partition]
+                usage.physical_bytes -= physical
+                usage.projected_bytes -= projected
+        inventory.num_block_replicas -= len(replicas)
+        self._block_replicas += len(replicas)
+        self._edits += len(replicas)
+
     def unlink_dataset_replica(self, replica: DatasetReplica) -> None:
         """Take a dataset replica and its remaining block replicas out of the image."""
         for block_replica in list(replica.block_replicas.values()):
@@ -101,6 +140,15 @@ class ImageEditor:
         self._site_maps.clear()
         self._usages.clear()
         self._block_replicas = self._dataset_replicas = self._edits = 0
+
+
+def _remove_identical(replicas: list[BlockReplica], replica: BlockReplica) -> None:
+    """``replicas.remove(replica)`` by identity: no natural-key comparisons on the way."""
+    for index, each in enumerate(replicas):
+        if each is replica:
+            del replicas[index]
+            return
+    raise ValueError(f"{replica!r} is not linked to its block")
 
 
 def _reorder(live: dict[K, V], original: dict[K, V]) -> None:

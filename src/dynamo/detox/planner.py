@@ -72,6 +72,7 @@ _DELETE = {Action.DELETE, Action.DELETE_BLOCK}
 _DISMISS = {Action.DISMISS, Action.DISMISS_BLOCK}
 _KEEPS_COPY = {StorageType.DISK, StorageType.MSS}
 _MAX_LOGGED_BITES = 50
+_DIRTY = -1  # the version of a queued re-evaluation: before any decision of the same replica
 
 
 class _Entry:
@@ -145,6 +146,7 @@ class _Planner:
         self.sites: dict[Site, _SiteState] = {}
         self.entries: dict[int, _Entry] = {}
         self.deletes: list[tuple[str, str, int, int]] = []  # (site, dataset, version, id)
+        self.dirty: dict[int, DatasetReplica] = {}  # to re-evaluate; queued in deletes as _DIRTY
         self.deleted: list[Deletion] = []
         self.deleted_rows: dict[tuple[str, str, Verdict, int], list[int]] = {}
         self.safety_kept: set[int] = set()
@@ -177,7 +179,7 @@ class _Planner:
                 return
             self.iterations += 1
             touched = self._delete_at(state)
-            self._evaluate(self._dependents(touched, state.site))
+            self._changed(touched, state.site)
 
     def _run_static(self) -> None:
         while self.deletes:
@@ -261,15 +263,13 @@ class _Planner:
     # ------------------------------------------------------------------ evaluation
 
     def _all_replicas(self) -> Iterator[DatasetReplica]:
-        """Replicas at target sites with a block replica in the partition, dataset by dataset."""
+        """Replicas at target sites, dataset by dataset (those without a block replica in the
+        partition are left out by the evaluation)."""
+        sites = self.sites
         for dataset in self.inventory.datasets.values():
             for site, replica in dataset.replicas.items():
-                if site in self.sites and self._in_partition(replica):
+                if site in sites:
                     yield replica
-
-    def _in_partition(self, replica: DatasetReplica) -> bool:
-        bit = self.bit
-        return any(br.partition_mask & bit for br in replica.block_replicas.values())
 
     def _dependents(self, datasets: Iterable[Dataset], site: Site | None) -> list[DatasetReplica]:
         """What a deletion of replicas of ``datasets`` (at ``site``) can change."""
@@ -306,12 +306,17 @@ class _Planner:
         state = self.sites[replica.site]
         if entry is not None:
             state.protected -= entry.protected
-        linked = replica.site.dataset_replicas.get(replica.dataset) is replica
-        if not linked or not self._in_partition(replica):
+        bit = self.bit
+        inside = (
+            [br for br in replica.block_replicas.values() if br.partition_mask & bit]
+            if replica.site.dataset_replicas.get(replica.dataset) is replica
+            else None
+        )
+        if not inside:  # unlinked, or no block replica in the partition
             self.entries.pop(ident, None)
             return
         self.evaluations += 1
-        decisions = self.policy.evaluate(replica, self.ctx)
+        decisions = self.policy.evaluate(replica, self.ctx, inside)
         if decisions[-1].action is Action.IGNORE and len(decisions) == 1:
             self.entries.pop(ident, None)
             self.ignored.add(ident)
@@ -321,24 +326,30 @@ class _Planner:
             entry = self.entries[ident] = _Entry(replica)
         entry.version += 1
         entry.decisions = decisions
-        entry.protected = 0
+        protected = 0
         has_delete = has_candidate = False
         kept = self.safety_kept
         for decision in decisions:
             action = decision.action
             if action in _PROTECT:
-                entry.protected += _size(decision.block_replicas)
+                protected += _size(decision.block_replicas)
+            elif action is Action.IGNORE or not decision.block_replicas:
                 continue
-            if action is Action.IGNORE:
-                continue
-            # what the safety rule kept counts as protected, and is no candidate any more
-            for br in decision.block_replicas:
-                if id(br) in kept:
-                    entry.protected += br.size
-                elif action in _DELETE:
+            elif not kept:  # the common case: the safety rule has kept nothing yet
+                if action in _DELETE:
                     has_delete = True
                 else:
                     has_candidate = True
+            else:
+                # what the safety rule kept counts as protected, and is no candidate any more
+                for br in decision.block_replicas:
+                    if id(br) in kept:
+                        protected += br.size
+                    elif action in _DELETE:
+                        has_delete = True
+                    else:
+                        has_candidate = True
+        entry.protected = protected
         state.protected += entry.protected
         name = replica.dataset.name
         if has_delete:
@@ -352,18 +363,53 @@ class _Planner:
 
     def _apply_deletes(self) -> None:
         """Apply pending ``Delete`` decisions in (site, dataset) order, each re-evaluated after
-        the ones before it."""
+        the ones before it.
+
+        A replica a deletion can change is queued under its own (site, dataset) key and
+        evaluated when its turn comes (or at the end), not at once: nothing it depends on
+        changes in between without queueing it again, so it decides what an immediate
+        re-evaluation would, and a replica touched by several deletions is evaluated once.
+        """
         heap = self.deletes
+        dirty = self.dirty
+        cache = self.ctx.dataset_cache
         while heap:
             _site, _name, version, ident = heapq.heappop(heap)
+            if version == _DIRTY:
+                replica = dirty.pop(ident, None)
+                if replica is not None:
+                    self._evaluate_one(replica)  # a Delete it decides is queued next
+                continue
             entry = self.entries.get(ident)
             if entry is None or entry.version != version:
                 continue
             replica = entry.replica
-            if self._apply_entry_deletes(entry):
-                self._evaluate(self._dependents((replica.dataset,), replica.site))
+            done = len(self.deleted)
+            self._apply_entry_deletes(entry)
+            if len(self.deleted) > done:
+                self._changed((replica.dataset,), replica.site)
             else:  # every target was a last copy: only this replica's protection changed
-                self._evaluate((replica,))
+                self._evaluate_one(replica)
+        cache.clear()
+
+    def _changed(self, datasets: Iterable[Dataset], site: Site | None) -> None:
+        """Deletions of replicas of ``datasets`` (at ``site``) happened: queue what they can
+        change for re-evaluation (at once with ``full_reevaluation``, the reference)."""
+        cache = self.ctx.dataset_cache
+        if self.options.full_reevaluation:
+            cache.clear()
+            self._evaluate(self._dependents(datasets, site))
+            return
+        datasets = list(datasets)
+        for dataset in datasets:
+            cache.pop(dataset.name, None)
+        dirty = self.dirty
+        heap = self.deletes
+        for replica in self._dependents(datasets, site):
+            ident = id(replica)
+            if ident not in dirty:
+                dirty[ident] = replica
+                heapq.heappush(heap, (replica.site.name, replica.dataset.name, _DIRTY, ident))
 
     def _apply_entry_deletes(self, entry: _Entry) -> int:
         targets = [
@@ -386,41 +432,62 @@ class _Planner:
     def _delete(
         self, entry: _Entry, targets: list[tuple[BlockReplica, PolicyLine]], state: _SiteState
     ) -> int:
-        """Delete the block replicas, but never a last complete copy; returns the bytes."""
-        freed = 0
+        """Delete the block replicas, but never a last complete copy; returns the bytes.
+
+        The safety rule looks at other sites only, so it is applied to every target first;
+        the rest are unlinked together and counted per deciding line.
+        """
         replica = entry.replica
+        kept = self.safety_kept
+        check_copies = self.options.protect_last_copy
+        going: list[tuple[BlockReplica, PolicyLine]] = []
         for br, line in targets:
-            if id(br) in self.safety_kept:
+            if id(br) in kept:
                 continue
-            if self.options.protect_last_copy and _is_last_copy(br):
+            if check_copies and _is_last_copy(br):
                 self._bite(entry, br, line, state)
                 continue
-            line_id = self.line_ids[id(line)]
-            verdict_key = (state.site.name, replica.dataset.name, Verdict.DELETE, line_id)
-            row = self.deleted_rows.setdefault(verdict_key, [0, 0])
-            row[0] += br.size
+            going.append((br, line))
+        entry.version += 1  # what it decided is used up; it is re-evaluated next
+        if not going:
+            return 0
+        self.editor.unlink_all(replica, [br for br, _line in going])
+        emptied = not replica.block_replicas
+        site_name, dataset_name = state.site.name, replica.dataset.name
+        deleted_ids = self.deleted_ids
+        append = self.deleted.append
+        freed = 0
+        last = len(going) - 1
+        rows = self.deleted_rows
+        line_id = -1
+        row: list[int] = []
+        previous: PolicyLine | None = None
+        for index, (br, line) in enumerate(going):
+            if line is not previous:
+                previous = line
+                line_id = self.line_ids[id(line)]
+                row = rows.setdefault((site_name, dataset_name, Verdict.DELETE, line_id), [0, 0])
+            size = br.size
+            row[0] += size
             row[1] += 1
-            self.editor.unlink(br)
-            self.deleted_ids.add(id(br))
-            emptied = not replica.block_replicas
-            self.deleted.append(
+            freed += size
+            deleted_ids.add(id(br))
+            append(
                 Deletion(
-                    dataset=replica.dataset.name,
+                    dataset=dataset_name,
                     block=br.block.name,
-                    site=state.site.name,
-                    size=br.size,
+                    site=site_name,
+                    size=size,
                     num_files=br.num_files,
                     is_custodial=br.is_custodial,
                     last_update=br.last_update,
                     line_id=line_id,
-                    whole_dataset_replica=emptied,
+                    whole_dataset_replica=emptied and index == last,
                 )
             )
-            if emptied:
-                self.editor.unlink_dataset_replica(replica)
-            freed += br.size
+        if emptied:
+            self.editor.unlink_dataset_replica(replica)
         state.deleted += freed
-        entry.version += 1  # what it decided is used up; it is re-evaluated next
         return freed
 
     def _bite(self, entry: _Entry, br: BlockReplica, line: PolicyLine, state: _SiteState) -> None:

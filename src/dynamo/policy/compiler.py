@@ -51,6 +51,11 @@ def _scalar_test(kind: VarType, operator: str, value: Value, now: int) -> Test:
     if value.kind in (ValueKind.GLOB, ValueKind.REGEX):
         pattern = re.compile(fnmatch.translate(text) if value.kind is ValueKind.GLOB else text)
         match = pattern.match
+        needed = _glob_literal(text) if value.kind is ValueKind.GLOB else ""
+        if needed:  # a substring test rules most names out before the pattern runs
+            if operator in ("==", "=~"):
+                return lambda v: v is not None and needed in v and match(v) is not None
+            return lambda v: v is None or needed not in v or match(v) is None
         if operator in ("==", "=~"):
             return lambda v: v is not None and match(v) is not None
         return lambda v: v is None or match(v) is None
@@ -70,6 +75,13 @@ def _scalar_test(kind: VarType, operator: str, value: Value, now: int) -> Test:
     if operator in ("<", "older_than"):
         return lambda v: v < literal
     return lambda v: v > literal
+
+
+def _glob_literal(glob: str) -> str:
+    """The longest piece of ``glob`` that every match contains ("" if none is certain)."""
+    if any(c in glob for c in "?[]\\"):
+        return ""
+    return max(glob.split("*"), key=len)
 
 
 def compile_value_test(predicate: Predicate, now: int) -> Test:

@@ -76,8 +76,14 @@ class Frame:
         self.cache: dict[str, object] = {}
 
     @classmethod
-    def of_replica(cls, ctx: EvaluationContext, replica: DatasetReplica) -> Frame:
-        """The frame of a dataset replica: with a partition, only its block replicas inside."""
+    def of_replica(
+        cls,
+        ctx: EvaluationContext,
+        replica: DatasetReplica,
+        block_replicas: list[BlockReplica] | None = None,
+    ) -> Frame:
+        """The frame of a dataset replica: with a partition, only its block replicas inside
+        (``block_replicas``, when the caller has listed them already)."""
         frame = cls.__new__(cls)  # the hot path: no keyword handling
         frame.ctx = ctx
         frame.site = replica.site
@@ -85,7 +91,10 @@ class Frame:
         frame.dataset = replica.dataset
         frame.cache = {}
         partition = ctx.partition
-        if partition is None:
+        if block_replicas is not None:
+            frame.block_replicas = block_replicas
+            frame.usage = None if partition is None else replica.site.partitions.get(partition)
+        elif partition is None:
             frame.block_replicas = list(replica.block_replicas.values())
             frame.usage = None
         else:

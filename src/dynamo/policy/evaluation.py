@@ -256,12 +256,19 @@ class CompiledPolicy:
             plan = facts[self._facts_key] = tuple(kept)
         return plan
 
-    def evaluate(self, replica: DatasetReplica, ctx: EvaluationContext) -> tuple[Decision, ...]:
+    def evaluate(
+        self,
+        replica: DatasetReplica,
+        ctx: EvaluationContext,
+        block_replicas: list[BlockReplica] | None = None,
+    ) -> tuple[Decision, ...]:
         """The decisions for ``replica``: peeled block-level subsets, then the final decision.
 
-        With ``ctx.partition`` set, only the block replicas inside the partition are considered.
+        With ``ctx.partition`` set, only the block replicas inside the partition are considered;
+        a caller that has already listed them (in the replica's order) passes them as
+        ``block_replicas``, a list the evaluation may replace but does not change.
         """
-        frame = Frame.of_replica(ctx, replica)
+        frame = Frame.of_replica(ctx, replica, block_replicas)
         decisions: list[Decision] = []
         for line in self._dataset_plan(frame):
             residual = line.residual
