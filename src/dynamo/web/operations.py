@@ -7,6 +7,8 @@ a cycle's proposals (accepted with their site, rejected with the reason), by sta
 over the last day (a chart), rates per link over the last hour, held subscriptions with their
 reasons, the current queue and the latest finished tasks. ``/consistency``: the latest check
 of every site; ``/consistency/runs/{id}``: a run's findings and the action taken on each.
+``/requests?kind=&status=``: copy and deletion requests, newest first, with what was decided
+for each item at each site.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from dynamo.errors import NotFoundError
 from dynamo.fileops.ports import OpKind
 from dynamo.fileops.queries import QueueState, history, link_rates, queued
 from dynamo.fileops.stats import queue_counts, throughput
+from dynamo.registry import RequestKind, RequestQuery, RequestStatus
+from dynamo.store.registry import SqlRegistryStore
 from dynamo.web.rendering import database, missing, page
 
 __all__ = ["router"]
@@ -117,3 +121,23 @@ async def dealer_cycle(
     except NotFoundError:
         return missing(request, f"Dealer cycle {cycle_id}")
     return page(request, "dealer_cycle.html", cycle=cycle, copies=copies.items, status=status or "")
+
+
+@router.get("/requests", response_class=HTMLResponse)
+async def requests(
+    request: Request, kind: RequestKind | None = None, status: RequestStatus | None = None
+) -> HTMLResponse:
+    engine = database(request)
+    if engine is None:
+        return missing(request, "requests (this server's inventory is in memory)")
+    query = RequestQuery(kind=kind, statuses=() if status is None else (status,), limit=ROWS)
+    found = await asyncio.to_thread(SqlRegistryStore(engine).find_requests, query)
+    return page(
+        request,
+        "requests.html",
+        requests=found,
+        kind=kind.value if kind else "",
+        status=status.value if status else "",
+        kinds=[k.value for k in RequestKind],
+        statuses=[s.value for s in RequestStatus],
+    )
