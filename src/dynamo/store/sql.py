@@ -58,6 +58,9 @@ class SqlInventoryStore:
         self.file_cache = FileCache(file_cache_blocks)
         self._clock = clock
         self._commit_lock = threading.RLock()
+        self.fence: Callable[[Connection], None] | None = None
+        """Run first in every write transaction; raises to refuse the write (the leader's
+        epoch check when several servers share the database, see dynamo.store.leadership)."""
 
     @classmethod
     def open(
@@ -155,6 +158,8 @@ class SqlInventoryStore:
         with self.engine.connect() as conn:
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
             with conn.begin():
+                if self.fence is not None:
+                    self.fence(conn)
                 yield conn
 
     # ------------------------------------------------------------------ load

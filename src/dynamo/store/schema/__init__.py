@@ -8,7 +8,8 @@
 - :mod:`.fileops` -- file-operation subscriptions, batches, tasks and history (0006);
 - :mod:`.consistency` -- site consistency runs and the files they classified (0007);
 - :mod:`.dealer` -- Dealer history: cycles and the copies they proposed (0008);
-- :mod:`.userdata` -- user datasets and imports of external files (0009).
+- :mod:`.userdata` -- user datasets and imports of external files (0009);
+- :mod:`.servers` -- inventory servers and the leader lease (0010).
 
 Change a module and add a migration together; a contract test checks on every backend that the
 migrations produce exactly ``metadata``.
@@ -22,6 +23,7 @@ from dynamo.store.schema import (
     detox,
     fileops,
     registry,
+    servers,
     userdata,
 )
 from dynamo.store.schema.base import metadata
@@ -58,6 +60,7 @@ __all__ = [
     "partitions",
     "quotas",
     "registry",
+    "servers",
     "sites",
     "userdata",
 ]

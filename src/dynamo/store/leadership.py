@@ -1,0 +1,288 @@
+"""The leader lease of the inventory servers sharing one PostgreSQL or MariaDB database.
+
+- :class:`DatabaseLease` holds the lease on a dedicated connection: a PostgreSQL session
+  advisory lock (``pg_try_advisory_lock``, per database) or a MariaDB/MySQL named lock
+  (``GET_LOCK``, named after the database). The database releases it the moment the holding
+  session ends: the process died, or the connection was cut.
+- :func:`claim_leadership` bumps the ``epoch`` of the ``leadership`` row once the lease is
+  held. The claim locks that row, so it waits for a write of the previous leader still in
+  flight; everything that leader committed is in the log when the claim returns.
+- :func:`epoch_fence` is the check every write transaction of the leader makes first (the
+  store calls it, see ``SqlInventoryStore.fence``): it locks the row and raises
+  :class:`NotLeaderError` unless the epoch is still the leader's own. A deposed leader can
+  therefore never commit, whatever it believes.
+- ``servers`` rows are what each server reports of itself (:func:`record_server`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from sqlalchemy import Connection, Engine, delete, insert, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from dynamo.errors import StoreError
+from dynamo.store.schema.servers import leadership, servers
+from dynamo.store.sqlops import driver_message, reading
+
+__all__ = [
+    "ADVISORY_LOCK_KEY",
+    "DatabaseLease",
+    "Leader",
+    "NotLeaderError",
+    "ServerRecord",
+    "claim_leadership",
+    "epoch_fence",
+    "list_servers",
+    "read_leader",
+    "record_server",
+    "refuse_writes",
+    "renew_leadership",
+    "supports_leases",
+    "terminate_session",
+]
+
+ADVISORY_LOCK_KEY: Final = 0x44594E414D4F
+"""The PostgreSQL advisory lock key of the lease ("DYNAMO"); advisory locks are per database."""
+
+_ROW: Final = 1
+
+
+class NotLeaderError(StoreError):
+    """This server is not (or no longer) the leader: its write was refused, nothing changed."""
+
+    code = "not_leader"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Leader:
+    """The ``leadership`` row: who leads, since which epoch, and its last heartbeat (ms)."""
+
+    epoch: int
+    server: str | None
+    url: str | None
+    db_session: int | None
+    heartbeat: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerRecord:
+    """A ``servers`` row: a server's own report (times in ms since the epoch)."""
+
+    name: str
+    url: str
+    role: str
+    log_seq: int
+    log_head: int
+    heartbeat: int
+    started: int
+
+
+def supports_leases(engine: Engine) -> bool:
+    """Whether several servers can share this database (not SQLite)."""
+    return engine.dialect.name in ("postgresql", "mysql", "mariadb")
+
+
+class DatabaseLease:
+    """The leader lease, held on a connection of its own for as long as it is held."""
+
+    def __init__(self, engine: Engine) -> None:
+        if not supports_leases(engine):
+            raise StoreError(f"no leader lease on {engine.dialect.name}")
+        self._engine = engine
+        self._conn: Connection | None = None
+        self.session_id: int | None = None
+
+    @property
+    def is_held(self) -> bool:
+        return self._conn is not None
+
+    def try_acquire(self) -> bool:
+        """Take the lease if no other session holds it; True if this lease now holds it."""
+        if self._conn is not None:
+            return True
+        try:
+            conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        except SQLAlchemyError as exc:
+            raise StoreError(f"connecting for the lease failed: {driver_message(exc)}") from exc
+        try:
+            if self._engine.dialect.name == "postgresql":
+                taken = conn.execute(
+                    text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
+                ).scalar()
+                session = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+            else:
+                taken = conn.execute(
+                    text("SELECT GET_LOCK(:name, 0)"), {"name": _lock_name(conn)}
+                ).scalar()
+                session = conn.execute(text("SELECT CONNECTION_ID()")).scalar()
+        except SQLAlchemyError as exc:
+            conn.invalidate()
+            conn.close()
+            raise StoreError(f"taking the lease failed: {driver_message(exc)}") from exc
+        if not taken:
+            conn.close()
+            return False
+        self._conn = conn
+        self.session_id = int(session or 0)
+        return True
+
+    def is_alive(self) -> bool:
+        """Whether the lease is still held: its session answers (False drops the lease)."""
+        if self._conn is None:
+            return False
+        try:
+            self._conn.execute(text("SELECT 1")).scalar()
+        except SQLAlchemyError:
+            self._drop(invalidate=True)
+            return False
+        return True
+
+    def release(self) -> None:
+        """Give the lease up (closing the session releases the lock)."""
+        self._drop(invalidate=True)
+
+    def _drop(self, *, invalidate: bool) -> None:
+        conn, self._conn, self.session_id = self._conn, None, None
+        if conn is None:
+            return
+        try:
+            if invalidate:  # never return a lock-holding session to the pool
+                conn.invalidate()
+            conn.close()
+        except SQLAlchemyError:
+            pass
+
+
+def _lock_name(conn: Connection) -> str:
+    """MariaDB locks are per server, so the name carries the database (at most 64 chars)."""
+    database = str(conn.execute(text("SELECT DATABASE()")).scalar() or "")
+    name = f"dynamo.leader.{database}"
+    if len(name) > 64:
+        name = "dynamo.leader." + hashlib.sha256(database.encode()).hexdigest()[:40]
+    return name
+
+
+def claim_leadership(
+    engine: Engine, *, server: str, url: str, db_session: int | None, now_ms: int
+) -> int:
+    """Make ``server`` the leader at a new epoch and return it (call with the lease held)."""
+    table = leadership
+    values = {"server": server, "url": url, "db_session": db_session, "heartbeat": now_ms}
+    with reading(engine, "claiming the leadership") as conn:
+        found = conn.execute(
+            select(table.c.epoch).where(table.c.id == _ROW).with_for_update()
+        ).scalar()
+        epoch = int(found or 0) + 1
+        if found is None:
+            conn.execute(insert(table).values(id=_ROW, epoch=epoch, **values))
+        else:
+            conn.execute(update(table).where(table.c.id == _ROW).values(epoch=epoch, **values))
+    return epoch
+
+
+def renew_leadership(engine: Engine, epoch: int, now_ms: int) -> bool:
+    """Heartbeat of the leader; False when another server has claimed a later epoch."""
+    table = leadership
+    with reading(engine, "renewing the leadership") as conn:
+        found = conn.execute(
+            select(table.c.epoch).where(table.c.id == _ROW).with_for_update()
+        ).scalar()
+        if found != epoch:
+            return False
+        conn.execute(update(table).where(table.c.id == _ROW).values(heartbeat=now_ms))
+    return True
+
+
+def read_leader(engine: Engine) -> Leader | None:
+    """The ``leadership`` row, or None when no server has ever led."""
+    table = leadership
+    with reading(engine, "reading the leadership") as conn:
+        row = conn.execute(select(table).where(table.c.id == _ROW)).first()
+    if row is None:
+        return None
+    return Leader(
+        epoch=int(row.epoch),
+        server=row.server,
+        url=row.url,
+        db_session=None if row.db_session is None else int(row.db_session),
+        heartbeat=int(row.heartbeat),
+    )
+
+
+def epoch_fence(epoch: int) -> Callable[[Connection], None]:
+    """The check a write transaction of the leader at ``epoch`` makes before writing."""
+    table = leadership
+
+    def check(conn: Connection) -> None:
+        found = conn.execute(
+            select(table.c.epoch).where(table.c.id == _ROW).with_for_update()
+        ).scalar()
+        if found != epoch:
+            raise NotLeaderError(
+                f"this server led at epoch {epoch}, the database is at epoch {found}: "
+                "another server is the leader; nothing was written"
+            )
+
+    return check
+
+
+def refuse_writes(conn: Connection) -> None:
+    """The fence of a server that is not the leader."""
+    raise NotLeaderError("this server is not the leader; nothing was written")
+
+
+def terminate_session(engine: Engine, session: int) -> None:
+    """End the database session ``session`` (a leader that stopped heartbeating)."""
+    try:
+        with engine.connect() as conn:
+            if engine.dialect.name == "postgresql":
+                conn.execute(
+                    text("SELECT pg_terminate_backend(CAST(:pid AS INTEGER))"), {"pid": session}
+                )
+            else:
+                conn.execute(text(f"KILL CONNECTION {int(session)}"))
+    except SQLAlchemyError as exc:
+        raise StoreError(f"ending session {session} failed: {driver_message(exc)}") from exc
+
+
+def record_server(engine: Engine, record: ServerRecord) -> None:
+    """Insert or replace the row of ``record.name``."""
+    table = servers
+    values = {
+        "url": record.url,
+        "role": record.role,
+        "log_seq": record.log_seq,
+        "log_head": record.log_head,
+        "heartbeat": record.heartbeat,
+        "started": record.started,
+    }
+    with reading(engine, "recording the server") as conn:
+        changed = conn.execute(
+            update(table).where(table.c.name == record.name).values(**values)
+        ).rowcount
+        if not changed:
+            conn.execute(delete(table).where(table.c.name == record.name))
+            conn.execute(insert(table).values(name=record.name, **values))
+
+
+def list_servers(engine: Engine) -> list[ServerRecord]:
+    """Every ``servers`` row, by name."""
+    table = servers
+    with reading(engine, "listing the servers") as conn:
+        rows = conn.execute(select(table).order_by(table.c.name)).all()
+    return [
+        ServerRecord(
+            name=row.name,
+            url=row.url,
+            role=row.role,
+            log_seq=int(row.log_seq),
+            log_head=int(row.log_head),
+            heartbeat=int(row.heartbeat),
+            started=int(row.started),
+        )
+        for row in rows
+    ]
