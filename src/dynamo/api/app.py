@@ -21,6 +21,7 @@ from dynamo.api.routes import (
     popularity,
     replicas,
     requests,
+    servers,
     status,
     transfers,
     userdata,
@@ -29,6 +30,7 @@ from dynamo.api.routes import (
 from dynamo.api.security import AnonymousAuthenticator, Authenticator
 from dynamo.fileops.endpoints import Endpoints
 from dynamo.registry import RegistryStore
+from dynamo.server.leader import ServerNode
 from dynamo.server.scheduler import Scheduler
 from dynamo.server.service import InventoryService
 from dynamo.storage.tfc import TrivialFileCatalog
@@ -49,22 +51,29 @@ def create_app(
     registry: RegistryStore | None = None,
     scheduler: Scheduler | None = None,
     catalogs: Mapping[str, TrivialFileCatalog] | None = None,
+    node: ServerNode | None = None,
     endpoints: Endpoints | None = None,
     userdata_options: UserDataOptions | None = None,
 ) -> FastAPI:
     """The application serving ``service``; callers are identified by ``authenticator``
     (default: everyone anonymous, which allows reads only). ``scheduler``, if given, is started
-    and stopped with the application (its lifespan) and serves /applications.
+    and stopped with the application (its lifespan) and serves /applications. ``node``, if
+    given, is started and stopped instead: it runs the scheduler only while this server leads
+    the servers sharing the database, and writes sent to a follower are redirected.
     ``endpoints`` are the sites' storage, where user data are injected (``userdata_options``)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if scheduler is not None:
+        if node is not None:
+            await node.start()
+        elif scheduler is not None:
             await scheduler.start()
         try:
             yield
         finally:
-            if scheduler is not None:
+            if node is not None:
+                await node.stop()
+            elif scheduler is not None:
                 await scheduler.stop()
 
     app = FastAPI(
@@ -83,6 +92,9 @@ def create_app(
     # Requests and locks: next to the service's store unless given.
     app.state.registry = registry if registry is not None else registry_store_for(service.store)
     app.state.scheduler = scheduler
+    app.state.node = node
+    if node is not None:
+        app.middleware("http")(servers.follower_redirect)
     app.state.popularity = popularity_store_for(service.store)  # access records, next to it
     store = service.store
     app.state.userdata = (
@@ -107,4 +119,5 @@ def create_app(
     app.include_router(transfers.router, prefix=API_PREFIX)
     app.include_router(consistency.router, prefix=API_PREFIX)
     app.include_router(userdata.router, prefix=API_PREFIX)
+    app.include_router(servers.router, prefix=API_PREFIX)
     return app

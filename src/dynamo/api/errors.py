@@ -51,6 +51,7 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "file_check_failed": 409,
     "partial_commit": 500,
     "store": 503,
+    "not_leader": 503,
     "schema_version": 503,
 }
 

@@ -15,6 +15,7 @@ from dynamo.cli.output import fail
 from dynamo.errors import DynamoError
 from dynamo.policy import partition_compiler
 from dynamo.server.config import ServerConfig, load_config
+from dynamo.server.leader import ClusterSettings, ServerNode, single_server_lock
 from dynamo.server.scheduler import build_scheduler
 from dynamo.server.service import InventoryService
 from dynamo.storage.catalogs import load_catalog
@@ -49,6 +50,21 @@ def serve(
     allow_http: Annotated[
         bool | None, typer.Option("--allow-http", help="Serve plain HTTP (loopback only).")
     ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="This server among those sharing the database."),
+    ] = None,
+    advertise_url: Annotated[
+        str | None,
+        typer.Option("--advertise-url", help="The URL other servers redirect writes to."),
+    ] = None,
+    failover_seconds: Annotated[
+        float | None,
+        typer.Option("--failover-seconds", help="Bound on taking over a silent leader."),
+    ] = None,
+    poll_seconds: Annotated[
+        float | None, typer.Option("--poll-seconds", help="How often a follower reads the log.")
+    ] = None,
 ) -> None:
     """Load the inventory, then serve the REST API (TLS with client certificates)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -64,11 +80,17 @@ def serve(
                 ca_dir=ca_dir,
                 trusted_dn_header=trusted_dn_header,
                 allow_http=allow_http,
+                name=name,
+                advertise_url=advertise_url,
+                failover_seconds=failover_seconds,
+                poll_seconds=poll_seconds,
             )
             .check()
         )
         store = SqlInventoryStore.open(settings.db)
-        service = InventoryService.load(store, partition_compiler=partition_compiler())
+        single_lock = single_server_lock(store)
+        compiler = partition_compiler()
+        service = InventoryService.load(store, partition_compiler=compiler)
         authenticator = build_authenticator(
             SqlUserDirectory(store.engine), trusted_dn_header=settings.trusted_dn_header
         )
@@ -87,8 +109,26 @@ def serve(
             )
             for entry in settings.catalogs
         }
+        node = ServerNode(
+            service,
+            store,
+            ClusterSettings(
+                name=settings.server_name,
+                url=settings.server_url,
+                failover_seconds=settings.failover_seconds,
+                poll_seconds=settings.poll_seconds,
+            ),
+            on_lead=None if scheduler is None else scheduler.start,
+            on_follow=None if scheduler is None else scheduler.stop,
+            partition_compiler=compiler,
+            single_lock=single_lock,
+        )
         app = create_app(
-            service, authenticator=authenticator, scheduler=scheduler, catalogs=catalogs
+            service,
+            authenticator=authenticator,
+            scheduler=scheduler,
+            catalogs=catalogs,
+            node=node,
         )
         install_pages(app)
         server_config = uvicorn_config(app, settings, log_level="info")

@@ -10,6 +10,10 @@ tls_key = "/etc/grid-security/hostkey.pem"
 ca_dir = "/etc/grid-security/certificates"   # a directory of CA certificates
 trusted_dn_header = ""         # e.g. "X-SSL-Client-S-DN" behind a trusted front end
 allow_http = false             # plain HTTP, only on a loopback address
+name = ""                      # this server among those sharing the database (default host:port)
+advertise_url = ""             # where the others send writes to it (default scheme://host:port)
+failover_seconds = 30.0        # a follower takes over a silent leader within this bound
+poll_seconds = 0.1             # how often a follower reads the log
 
 [scheduler]                    # applications and schedules: see dynamo.server.schedconfig
 
@@ -87,6 +91,10 @@ class ServerConfig:
     ca_dir: str | None = None
     trusted_dn_header: str | None = None
     allow_http: bool = False
+    name: str | None = None
+    advertise_url: str | None = None
+    failover_seconds: float = 30.0
+    poll_seconds: float = 0.1
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     catalogs: tuple[CatalogConfig, ...] = ()
     detox: DetoxConfig = field(default_factory=DetoxConfig)
@@ -98,12 +106,25 @@ class ServerConfig:
     def uses_tls(self) -> bool:
         return self.tls_cert is not None
 
+    @property
+    def server_name(self) -> str:
+        return self.name or f"{self.host}:{self.port}"
+
+    @property
+    def server_url(self) -> str:
+        scheme = "https" if self.uses_tls else "http"
+        return (self.advertise_url or f"{scheme}://{self.host}:{self.port}").rstrip("/")
+
     def with_overrides(self, **values: Any) -> ServerConfig:
         """A copy with the given values, ignoring those that are None (flags not given)."""
         return replace(self, **{k: v for k, v in values.items() if v is not None})
 
     def check(self) -> ServerConfig:
         """Raise ConfigurationError for an unsafe or incomplete configuration."""
+        if not (self.failover_seconds > 0 and 0 < self.poll_seconds <= self.failover_seconds):
+            raise ConfigurationError(
+                "failover_seconds must be positive and poll_seconds between 0 and it"
+            )
         if self.uses_tls:
             if not self.tls_key:
                 raise ConfigurationError("tls_cert is set but tls_key is not")

@@ -98,6 +98,26 @@ class InventoryService:
         """The log sequence number of the last ChangeSet applied to the image."""
         return self._seq
 
+    def apply_logged(self, seq: int, changeset: ChangeSet, *, validated: bool = False) -> bool:
+        """Apply a ChangeSet another server committed as log entry ``seq`` (a follower tailing
+        the log); False, and nothing done, if the image already holds it.
+
+        Call on the event loop thread, in log order. Raises InvalidChangeSetError (nothing
+        applied) if the image disagrees with the log: it must then be reloaded (:meth:`reset`).
+        ``validated`` as in :meth:`Inventory.apply`.
+        """
+        if seq <= self._seq:
+            return False
+        self._inventory.apply(changeset, validated=validated)
+        self._seq = seq
+        return True
+
+    def reset(self, inventory: Inventory, seq: int) -> None:
+        """Replace the image by one freshly loaded at log entry ``seq`` (on the loop thread)."""
+        self._inventory = inventory
+        self._seq = seq
+        self.loaded_at = self._clock()
+
     async def commit(self, changeset: ChangeSet, *, also: SideWrite | None = None) -> int:
         """Persist ``changeset`` and apply it to the image; returns its log seq.
 
