@@ -496,5 +496,9 @@ def _fetch(entry: records.ImportRecord, endpoint: Endpoint) -> tuple[int, str]:
         copy_file(source, parts.path, endpoint.storage, path, checksum=adler32, overwrite=True)
     except StorageError as exc:
         raise FileCheckError(f"cannot copy {entry.source_url} to {entry.lfn}: {exc}") from exc
+    finally:
+        close = getattr(source, "close", None)  # HTTP backends hold a connection pool
+        if close is not None:
+            close()
     _verify(endpoint, entry.lfn, size, adler32)
     return size, adler32

@@ -180,7 +180,9 @@ class ImportView(BaseModel):
 class DatasetView(BaseModel):
     name: str
     owner: str
-    state: str = Field(description="open, complete, transferring, consolidated or deleting")
+    state: str = Field(
+        description="open, complete, transferring, consolidated, deleting or deleted"
+    )
     created: int
     completed: int | None
     target_site: str | None
@@ -396,9 +398,9 @@ async def _dataset_view(userdata: UserDataService, name: str) -> DatasetView:
     )
 
 
-def _state(record: DatasetRecord) -> str:
+def _state(record: DatasetRecord, dataset: Dataset | None) -> str:
     if record.deleted is not None:
-        return "deleting"
+        return "deleting" if dataset is not None else "deleted"
     if record.consolidated is not None:
         return "consolidated"
     if record.target_site is not None:
@@ -440,7 +442,7 @@ def _view(
     return DatasetView(
         name=record.name,
         owner=record.owner,
-        state=_state(record),
+        state=_state(record, dataset),
         created=record.created,
         completed=record.completed,
         target_site=target,
