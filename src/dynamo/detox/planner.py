@@ -142,11 +142,13 @@ class _Planner:
         self.bit = 1 << partition.index
         self.line_ids = {id(line): index for index, line in enumerate(policy.policy.lines)}
         self.reads_usage = _lines_read_site_usage(policy)
+        self.stable_lines = _stable_prefix(policy)
         self.editor = ImageEditor(inventory)
         self.sites: dict[Site, _SiteState] = {}
         self.entries: dict[int, _Entry] = {}
         self.deletes: list[tuple[str, str, int, int]] = []  # (site, dataset, version, id)
         self.dirty: dict[int, DatasetReplica] = {}  # to re-evaluate; queued in deletes as _DIRTY
+        self.stable: set[int] = set()  # decided by lines no deletion elsewhere can change
         self.deleted: list[Deletion] = []
         self.deleted_rows: dict[tuple[str, str, Verdict, int], list[int]] = {}
         self.safety_kept: set[int] = set()
@@ -314,9 +316,14 @@ class _Planner:
         )
         if not inside:  # unlinked, or no block replica in the partition
             self.entries.pop(ident, None)
+            self.stable.discard(ident)
             return
         self.evaluations += 1
         decisions = self.policy.evaluate(replica, self.ctx, inside)
+        if self.line_ids[id(decisions[-1].line)] < self.stable_lines:
+            self.stable.add(ident)
+        else:
+            self.stable.discard(ident)
         if decisions[-1].action is Action.IGNORE and len(decisions) == 1:
             self.entries.pop(ident, None)
             self.ignored.add(ident)
@@ -404,10 +411,11 @@ class _Planner:
         for dataset in datasets:
             cache.pop(dataset.name, None)
         dirty = self.dirty
+        stable = self.stable
         heap = self.deletes
         for replica in self._dependents(datasets, site):
             ident = id(replica)
-            if ident not in dirty:
+            if ident not in dirty and ident not in stable:
                 dirty[ident] = replica
                 heapq.heappush(heap, (replica.site.name, replica.dataset.name, _DIRTY, ident))
 
@@ -449,6 +457,7 @@ class _Planner:
                 continue
             going.append((br, line))
         entry.version += 1  # what it decided is used up; it is re-evaluated next
+        self.stable.discard(id(replica))
         if not going:
             return 0
         self.editor.unlink_all(replica, [br for br, _line in going])
@@ -621,6 +630,34 @@ def _is_last_copy(replica: BlockReplica) -> bool:
         if other.size == block.size and other.num_files == block.num_files:
             return False
     return True
+
+
+_SELF_CONTAINED = frozenset(
+    {
+        "dataset.size",
+        "dataset.last_update",
+        "replica.size",
+        "replica.incomplete",
+        "replica.last_block_created",
+        "replica.first_block_created",
+        "blockreplica.last_update",
+    }
+)
+"""Variables that read only the replica's own block replicas or the dataset's own fields."""
+
+
+def _stable_prefix(policy: CompiledPolicy) -> int:
+    """How many leading lines read nothing a deletion of another replica can change: only
+    static fields, attributes (fixed for the cycle) and the replica's own blocks. A replica
+    decided among them is decided the same until its own block replicas change."""
+    for index, line in enumerate(policy.policy.lines):
+        if line.condition is None:
+            return index
+        for name in variables_of(line.condition):
+            variable = REGISTRY[name]
+            if not (variable.static or variable.attribute is not None or name in _SELF_CONTAINED):
+                return index
+    return len(policy.policy.lines)
 
 
 def _lines_read_site_usage(policy: CompiledPolicy) -> bool:
