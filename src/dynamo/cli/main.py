@@ -22,6 +22,7 @@ from dynamo.cli.request import request_app
 from dynamo.cli.server import serve
 from dynamo.cli.site import site_app
 from dynamo.cli.transfers import transfers_app
+from dynamo.cli.userdata import userdata_app
 
 app = typer.Typer(
     name="dynamo",
@@ -65,6 +66,7 @@ app.add_typer(dealer_app, name="dealer")
 app.add_typer(transfers_app, name="transfers")
 app.add_typer(consistency_app, name="consistency")
 app.add_typer(fileops_app, name="fileops")
+app.add_typer(userdata_app, name="userdata")
 
 
 if __name__ == "__main__":
