@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from unit.model.conftest import DATASET
 from web_support import DEALER_REJECTION, HELD_REASON, HELD_RUN_REASON, history_app
 
 
@@ -84,3 +85,44 @@ async def test_the_dealer_pages_show_cycles_and_proposals(client: httpx.AsyncCli
     assert "/JetHT/Run2018D-PromptReco-v2/MINIAOD" in rejected
     assert "/ZeroBias/Run2018D-PromptReco-v2/AOD" not in rejected
     assert (await client.get("/dealer/cycles/999999")).status_code == 404
+
+
+async def test_the_requests_page_lists_requests_with_their_status(
+    client: httpx.AsyncClient,
+) -> None:
+    alice = {"X-Test-DN": "/CN=alice", "X-Test-Grants": "user:registry"}
+    body = {"items": [DATASET], "sites": ["T2_US_MIT"], "group": "AnalysisOps"}
+    made = await client.post("/api/v1/requests/copy", json=body, headers=alice)
+    assert made.status_code in (200, 201), made.text
+    page = (await client.get("/requests")).text
+    row = re.search(r'<table id="requests-table">.*?<tbody>(.*?)</tbody>', page, re.S)
+    assert row is not None
+    assert f'href="/api/v1/requests/{made.json()["id"]}"' in row.group(1)
+    assert DATASET in row.group(1)
+    assert '<span class="status new"' in row.group(1)
+    deletions = (await client.get("/requests?kind=deletion")).text
+    assert DATASET not in deletions
+    assert "No request of this kind and status." in deletions
+    assert (await client.get("/requests?status=nonsense")).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("path", "seconds"),
+    [("/", 5), ("/transfers", 5), ("/dealer", 5), ("/consistency", 5), ("/requests", 5)],
+)
+async def test_live_pages_poll_their_own_url_for_their_live_region(
+    client: httpx.AsyncClient, path: str, seconds: int
+) -> None:
+    page = (await client.get(path)).text
+    live = re.search(r'<div id="live"[^>]*>', page)
+    assert live is not None
+    assert f'hx-trigger="every {seconds}s"' in live.group(0)
+    assert f'hx-get="{path}"' in live.group(0)
+    assert 'hx-select="#live"' in live.group(0)
+
+
+async def test_a_page_with_inputs_is_not_replaced_under_the_user(
+    client: httpx.AsyncClient,
+) -> None:
+    page = (await client.get("/sites")).text
+    assert 'id="live"' not in page

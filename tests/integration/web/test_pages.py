@@ -126,3 +126,15 @@ async def test_the_vendored_scripts_are_served_with_their_licenses(setup: tuple)
         assert len(response.content) > 10_000
     license_ = await client.get("/static/vendor/LICENSE.uplot.txt")
     assert "MIT" in license_.text
+
+
+async def test_a_cycle_page_offers_its_decisions_for_download(setup: tuple) -> None:
+    client, cycles = setup
+    cycle = cycles[0]
+    page = await _html(client, f"/detox/cycles/{cycle.id}")
+    link = re.search(r'<a id="download-decisions" href="([^"]+)"', page)
+    assert link is not None
+    download = await client.get(link.group(1).replace("&amp;", "&"))
+    assert download.status_code == 200
+    lines = [json.loads(line) for line in download.text.splitlines()]
+    assert len(lines) == len(cycle.decisions)
