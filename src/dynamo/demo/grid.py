@@ -176,7 +176,7 @@ def _replica_files(engine: Engine) -> Iterator[tuple[str, int, str, int]]:
         .order_by(files.c.id)
     )
     with engine.connect() as conn:
-        yield from conn.execute(query).tuples()
+        yield from conn.execute(query)
 
 
 def _write_files(
@@ -276,9 +276,9 @@ def _plant(engine: Engine, layout: GridLayout, report: GridReport, seed: int, no
                 select(sites.c.name, block_replicas.c.block_id)
                 .join(sites, sites.c.id == block_replicas.c.site_id)
                 .where(block_replicas.c.last_update < old)
-            ).tuples()
+            )
         }
-        block_of = dict(conn.execute(select(files.c.lfn, files.c.block_id)).tuples().all())
+        block_of = dict(conn.execute(select(files.c.lfn, files.c.block_id)).all())
     for lfn, holders in sorted(copies.items()):
         candidates += [
             (site, lfn)

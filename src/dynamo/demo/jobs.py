@@ -113,7 +113,7 @@ class SyntheticJobs:
         )
         found: dict[str, list[str]] = {}
         with self.engine.connect() as conn:
-            for dataset, site in conn.execute(query).tuples():
+            for dataset, site in conn.execute(query):
                 found.setdefault(dataset, []).append(site)
         return found
 
