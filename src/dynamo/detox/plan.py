@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from dynamo.model import ChangeSet, Operation, UpsertBlockReplica, UpsertDatasetReplica
 
@@ -57,10 +57,9 @@ class DetoxOptions:
     seed: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class DecisionRow:
+class DecisionRow(NamedTuple):
     """``num_blocks`` block replicas of ``dataset`` at ``site`` (``size`` bytes) got ``verdict``
-    because of policy line ``line_id``."""
+    because of policy line ``line_id``. (A named tuple, as :class:`Deletion`.)"""
 
     site: str
     dataset: str
@@ -70,9 +69,12 @@ class DecisionRow:
     num_blocks: int
 
 
-@dataclass(frozen=True, slots=True)
-class Deletion:
-    """A block replica the plan deletes, with what the null-group hand-over must keep."""
+class Deletion(NamedTuple):
+    """A block replica the plan deletes, with what the null-group hand-over must keep.
+
+    (A named tuple: a cycle at scale M makes 1.5M of them, and a frozen dataclass takes three
+    times as long to build.)
+    """
 
     dataset: str
     block: str

@@ -530,7 +530,7 @@ class _Planner:
                 if row.verdict is Verdict.KEEP:
                     site = entry.replica.site
                     kept[site] = kept.get(site, 0) + row.size
-        rows.sort(key=lambda r: (r.site, r.dataset, r.verdict, r.line_id))
+        rows.sort()  # by (site, dataset, verdict, line_id): unique, the rest never compared
         matches: dict[int, int] = {}
         for row in rows:
             matches[row.line_id] = matches.get(row.line_id, 0) + 1
@@ -561,27 +561,29 @@ class _Planner:
     def _final_rows(self, entry: _Entry) -> Iterator[DecisionRow]:
         replica = entry.replica
         grouped: dict[tuple[Verdict, int], list[int]] = {}
+        deleted, kept = self.deleted_ids, self.safety_kept
         for decision in entry.decisions:
             action = decision.action
             if action is Action.IGNORE:
                 continue
             line_id = self.line_ids[id(decision.line)]
+            verdict = Verdict.PROTECT if action in _PROTECT else Verdict.KEEP
             for br in decision.block_replicas:
-                if id(br) in self.deleted_ids:
+                ident = id(br)
+                if ident in deleted:
                     continue
-                if action in _PROTECT:
-                    key = (Verdict.PROTECT, line_id)
-                elif id(br) in self.safety_kept:
+                if verdict is Verdict.KEEP and ident in kept:
                     key = (Verdict.PROTECT, SAFETY_LINE)
                 else:
-                    key = (Verdict.KEEP, line_id)
-                found = grouped.setdefault(key, [0, 0])
+                    key = (verdict, line_id)
+                found = grouped.get(key)
+                if found is None:
+                    found = grouped[key] = [0, 0]
                 found[0] += br.size
                 found[1] += 1
+        site, dataset = replica.site.name, replica.dataset.name
         for (verdict, line_id), (size, count) in grouped.items():
-            yield DecisionRow(
-                replica.site.name, replica.dataset.name, verdict, line_id, size, count
-            )
+            yield DecisionRow(site, dataset, verdict, line_id, size, count)
 
     def _site_outcome(self, state: _SiteState, kept: int) -> SiteOutcome:
         site, usage = state.site, state.usage
