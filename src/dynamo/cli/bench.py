@@ -23,6 +23,7 @@ from dynamo.bench.fileops import bench_fileops
 from dynamo.bench.generator import REFERENCE_TIME
 from dynamo.bench.loadbench import LoadReport, measure_load, store_loader
 from dynamo.bench.policy import bench_policy
+from dynamo.bench.replication import bench_replication
 from dynamo.bench.scales import SCALES, scale_named
 from dynamo.bench.storage import bench_list, bench_pfn
 from dynamo.cli.dealer import bench as dealer_bench
@@ -455,6 +456,29 @@ def consistency(
         Console().print_json(data=reports)
 
 
+@bench_app.command("replication")
+def replication(
+    db: RequiredDb,
+    rate: Annotated[float, typer.Option("--rate", min=1, help="ChangeSets per second.")] = 1000,
+    seconds: Annotated[float, typer.Option("--seconds", min=1, help="How long to write.")] = 10,
+    poll_seconds: Annotated[
+        float, typer.Option("--poll-seconds", min=0.001, help="The follower's poll interval.")
+    ] = 0.1,
+    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Follower lag: a leader commits RATE ChangeSets/s into the empty PostgreSQL or MariaDB
+    database DB while a follower process tails the log; lag from commit to apply (ms)."""
+    try:
+        with Console(stderr=True).status(f"writing {rate:g} ChangeSets/s for {seconds:g} s"):
+            report = bench_replication(db, rate=rate, seconds=seconds, poll_seconds=poll_seconds)
+    except DynamoError as exc:
+        fail(exc)
+    if json:
+        print_json(report)
+    else:
+        Console().print_json(data=report)
+
+
 @contextmanager
 def _scratch_database(db: str | None, name: str) -> Iterator[str]:
     """``db``, or a temporary SQLite file removed on exit."""
@@ -463,3 +487,29 @@ def _scratch_database(db: str | None, name: str) -> Iterator[str]:
         return
     with tempfile.TemporaryDirectory(prefix=f"dynamo-bench-{name}-") as scratch:
         yield f"sqlite:///{Path(scratch) / f'{name}.sqlite'}"
+
+
+@bench_app.command("userdata")
+def userdata(
+    db: Annotated[
+        str | None, typer.Option("--db", help="Database URL (default: a temporary SQLite).")
+    ] = None,
+    files: Annotated[int, typer.Option("--files")] = 5_000,
+    clients: Annotated[int, typer.Option("--clients", help="Concurrent clients.")] = 8,
+    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Confirmed user-data injections per second through the API (location + confirmation)."""
+    from dynamo.bench.userdata import bench_userdata
+
+    try:
+        report = bench_userdata(db, files=files, clients=clients)
+    except DynamoError as exc:
+        fail(exc)
+    if json:
+        print_json(report)
+    else:
+        Console().print(
+            f"injected {report['files']:,} user files with {report['clients']} clients in "
+            f"{report['seconds']} s: [bold]{report['injections_per_second']:,} confirmed "
+            f"injections/s[/bold] ({report['backend']})"
+        )
