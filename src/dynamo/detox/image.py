@@ -85,6 +85,7 @@ class ImageEditor:
         inventory = self.inventory
         by_mask: dict[int, list[int]] = {}
         block_map = owner.block_replicas
+        every = len(replicas) == len(block_map)  # then one clear() instead of a del each
         for replica in replicas:
             block = replica.block
             if replica.partition_mask:
@@ -94,7 +95,10 @@ class ImageEditor:
                 sums[0] += replica.size
                 sums[1] += block.size
             _remove_identical(block.replicas, replica)
-            del block_map[block]
+            if not every:
+                del block_map[block]
+        if every:
+            block_map.clear()
         usage_by_partition = site.partitions
         for mask, (physical, projected) in by_mask.items():
             for partition in inventory.partitions.partitions_in(mask):

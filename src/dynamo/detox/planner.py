@@ -58,10 +58,11 @@ from dynamo.policy import (
     CompiledPolicy,
     Decision,
     EvaluationContext,
+    Frame,
     PolicyLine,
 )
-from dynamo.policy.compiler import variables_of
-from dynamo.policy.variables import REGISTRY
+from dynamo.policy.compiler import compile_condition, variables_of
+from dynamo.policy.variables import REGISTRY, Scope
 
 __all__ = ["plan"]
 
@@ -94,6 +95,7 @@ class _SiteState:
     quota: int
     occupancy_before: float
     triggered: bool
+    ignored: bool = False  # a leading Ignore line on site fields alone takes every replica
     done: bool = False
     protected: int = 0
     deleted: int = 0
@@ -220,7 +222,24 @@ class _Planner:
                 quota=usage.effective_quota(),
                 occupancy_before=usage.occupancy(physical=True),
                 triggered=self.policy.is_triggered(site, usage, self.ctx),
+                ignored=not self.options.full_reevaluation and self._ignores_site(site, usage),
             )
+
+    def _ignores_site(self, site: Site, usage: SitePartition) -> bool:
+        """Whether the policy's first matching line for every replica at ``site`` is an
+        ``Ignore`` line that reads only static site fields (Physics's ``Ignore site.name ==
+        T*_MSS``): its replicas need no evaluation."""
+        frame = Frame.of_site(self.ctx, site, usage)
+        for line in self.policy.policy.lines:
+            condition = line.condition
+            if condition is None or not all(
+                REGISTRY[name].scope is Scope.SITE and REGISTRY[name].static
+                for name in variables_of(condition)
+            ):
+                return False
+            if compile_condition(condition, self.now)(frame, None):
+                return line.action is Action.IGNORE
+        return False
 
     def _next_site(self) -> _SiteState | None:
         """The active site with candidates and the highest protected fraction (then by name)."""
@@ -309,6 +328,15 @@ class _Planner:
         if entry is not None:
             state.protected -= entry.protected
         bit = self.bit
+        if state.ignored:
+            self.entries.pop(ident, None)
+            if replica.site.dataset_replicas.get(replica.dataset) is replica and any(
+                br.partition_mask & bit for br in replica.block_replicas.values()
+            ):
+                self.evaluations += 1
+                self.ignored.add(ident)
+                self.stable.add(ident)
+            return
         inside = (
             [br for br in replica.block_replicas.values() if br.partition_mask & bit]
             if replica.site.dataset_replicas.get(replica.dataset) is replica
