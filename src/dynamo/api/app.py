@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from dynamo import __version__
 from dynamo.api.errors import ERROR_RESPONSES, document_errors, install_error_handlers
+from dynamo.api.operations import install_operations
 from dynamo.api.routes import (
     applications,
     consistency,
@@ -104,6 +105,8 @@ def create_app(
     )
     install_error_handlers(app)
     document_errors(app)
+    # first: routes are matched in order, and jobs' injections are the most frequent calls
+    app.include_router(userdata.router, prefix=API_PREFIX)
     app.include_router(status.router, prefix=API_PREFIX)
     app.include_router(inventory.router, prefix=API_PREFIX)
     app.include_router(replicas.router, prefix=API_PREFIX)
@@ -118,6 +121,6 @@ def create_app(
     app.include_router(dealer.router, prefix=API_PREFIX)
     app.include_router(transfers.router, prefix=API_PREFIX)
     app.include_router(consistency.router, prefix=API_PREFIX)
-    app.include_router(userdata.router, prefix=API_PREFIX)
     app.include_router(servers.router, prefix=API_PREFIX)
+    install_operations(app)
     return app

@@ -107,7 +107,7 @@ def require(target: Target, *roles: Role) -> Callable[[Request], Awaitable[Princ
     wanted = roles or (Role.USER, Role.OPERATOR)
 
     async def dependency(request: Request) -> Principal:
-        principal = await authenticator_of(request).principal(request)
+        principal = await caller(request)
         if not principal.is_authenticated:
             raise UnauthenticatedError(
                 f"this needs an identity (a client certificate) with role "
@@ -123,5 +123,8 @@ def require(target: Target, *roles: Role) -> Callable[[Request], Awaitable[Princ
 
 
 async def caller(request: Request) -> Principal:
-    """A FastAPI dependency for public routes: the caller, possibly anonymous."""
-    return await authenticator_of(request).principal(request)
+    """A FastAPI dependency for public routes: the caller, possibly anonymous (kept on the
+    request's state for the access log)."""
+    principal = await authenticator_of(request).principal(request)
+    request.state.principal = principal
+    return principal
