@@ -30,6 +30,7 @@ import logging
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from dynamo.detox.image import ImageEditor
 from dynamo.detox.plan import (
@@ -73,6 +74,7 @@ _DELETE = {Action.DELETE, Action.DELETE_BLOCK}
 _DISMISS = {Action.DISMISS, Action.DISMISS_BLOCK}
 _KEEPS_COPY = {StorageType.DISK, StorageType.MSS}
 _MAX_LOGGED_BITES = 50
+_SIZE = attrgetter("size")
 _DIRTY = -1  # the version of a queued re-evaluation: before any decision of the same replica
 
 
@@ -147,6 +149,8 @@ class _Planner:
         self.stable_lines = _stable_prefix(policy)
         self.editor = ImageEditor(inventory)
         self.sites: dict[Site, _SiteState] = {}
+        self.states: dict[int, _SiteState] = {}  # by id(site): no natural-key hashing
+        self.unlinked: set[int] = set()  # ids of the dataset replicas the plan unlinked
         self.entries: dict[int, _Entry] = {}
         self.deletes: list[tuple[str, str, int, int]] = []  # (site, dataset, version, id)
         self.dirty: dict[int, DatasetReplica] = {}  # to re-evaluate; queued in deletes as _DIRTY
@@ -201,7 +205,7 @@ class _Planner:
             candidate = self.entries.get(heapq.heappop(order)[4])
             if candidate is None:
                 continue
-            state = self.sites[candidate.replica.site]
+            state = self.states[id(candidate.replica.site)]
             if not state.active:
                 continue
             if self.policy.is_done(state.site, state.usage, self.ctx):
@@ -216,7 +220,7 @@ class _Planner:
             usage = site.partitions.get(self.partition)
             if usage is None or not self.policy.is_target(site, usage, self.ctx):
                 continue
-            self.sites[site] = _SiteState(
+            self.sites[site] = self.states[id(site)] = _SiteState(
                 site=site,
                 usage=usage,
                 quota=usage.effective_quota(),
@@ -286,10 +290,10 @@ class _Planner:
     def _all_replicas(self) -> Iterator[DatasetReplica]:
         """Replicas at target sites, dataset by dataset (those without a block replica in the
         partition are left out by the evaluation)."""
-        sites = self.sites
+        states = self.states
         for dataset in self.inventory.datasets.values():
-            for site, replica in dataset.replicas.items():
-                if site in sites:
+            for replica in dataset.replicas.values():
+                if id(replica.site) in states:
                     yield replica
 
     def _dependents(self, datasets: Iterable[Dataset], site: Site | None) -> list[DatasetReplica]:
@@ -298,8 +302,8 @@ class _Planner:
             return list(self._all_replicas())
         found: dict[int, DatasetReplica] = {}
         for dataset in datasets:
-            for replica_site, replica in dataset.replicas.items():
-                if replica_site in self.sites:
+            for replica in dataset.replicas.values():
+                if id(replica.site) in self.states:
                     found[id(replica)] = replica
         if self.reads_usage and site is not None:
             for replica in site.dataset_replicas.values():
@@ -324,13 +328,13 @@ class _Planner:
     def _evaluate_one(self, replica: DatasetReplica) -> None:
         ident = id(replica)
         entry = self.entries.get(ident)
-        state = self.sites[replica.site]
+        state = self.states[id(replica.site)]
         if entry is not None:
             state.protected -= entry.protected
         bit = self.bit
         if state.ignored:
             self.entries.pop(ident, None)
-            if replica.site.dataset_replicas.get(replica.dataset) is replica and any(
+            if ident not in self.unlinked and any(
                 br.partition_mask & bit for br in replica.block_replicas.values()
             ):
                 self.evaluations += 1
@@ -339,7 +343,7 @@ class _Planner:
             return
         inside = (
             [br for br in replica.block_replicas.values() if br.partition_mask & bit]
-            if replica.site.dataset_replicas.get(replica.dataset) is replica
+            if ident not in self.unlinked
             else None
         )
         if not inside:  # unlinked, or no block replica in the partition
@@ -454,7 +458,7 @@ class _Planner:
             if decision.action in _DELETE
             for br in decision.block_replicas
         ]
-        return self._delete(entry, targets, self.sites[entry.replica.site])
+        return self._delete(entry, targets, self.states[id(entry.replica.site)])
 
     def _delete_candidate(self, entry: _Entry, state: _SiteState) -> int:
         targets = [
@@ -524,6 +528,7 @@ class _Planner:
             )
         if emptied:
             self.editor.unlink_dataset_replica(replica)
+            self.unlinked.add(id(replica))
         state.deleted += freed
         return freed
 
@@ -551,12 +556,12 @@ class _Planner:
             DecisionRow(site, dataset, verdict, line_id, size, count)
             for (site, dataset, verdict, line_id), (size, count) in self.deleted_rows.items()
         ]
-        kept: dict[Site, int] = {}
+        kept: dict[int, int] = {}  # by id(site)
         for entry in self.entries.values():
             for row in self._final_rows(entry):
                 rows.append(row)
                 if row.verdict is Verdict.KEEP:
-                    site = entry.replica.site
+                    site = id(entry.replica.site)
                     kept[site] = kept.get(site, 0) + row.size
         rows.sort()  # by (site, dataset, verdict, line_id): unique, the rest never compared
         matches: dict[int, int] = {}
@@ -575,7 +580,8 @@ class _Planner:
             now=self.now,
             seed=self.options.seed,
             sites=tuple(
-                self._site_outcome(state, kept.get(site, 0)) for site, state in self.sites.items()
+                self._site_outcome(state, kept.get(id(site), 0))
+                for site, state in self.sites.items()
             ),
             decisions=tuple(rows),
             deletions=tuple(self.deleted),
@@ -596,7 +602,16 @@ class _Planner:
                 continue
             line_id = self.line_ids[id(decision.line)]
             verdict = Verdict.PROTECT if action in _PROTECT else Verdict.KEEP
-            for br in decision.block_replicas:
+            brs = decision.block_replicas
+            if (not deleted or deleted.isdisjoint(map(id, brs))) and (
+                verdict is Verdict.PROTECT or not kept or kept.isdisjoint(map(id, brs))
+            ):  # the common case: one row for the whole decision
+                if brs:
+                    found = grouped.setdefault((verdict, line_id), [0, 0])
+                    found[0] += _size(brs)
+                    found[1] += len(brs)
+                continue
+            for br in brs:
                 ident = id(br)
                 if ident in deleted:
                     continue
@@ -604,9 +619,7 @@ class _Planner:
                     key = (Verdict.PROTECT, SAFETY_LINE)
                 else:
                     key = (verdict, line_id)
-                found = grouped.get(key)
-                if found is None:
-                    found = grouped[key] = [0, 0]
+                found = grouped.setdefault(key, [0, 0])
                 found[0] += br.size
                 found[1] += 1
         site, dataset = replica.site.name, replica.dataset.name
@@ -644,7 +657,7 @@ def _share(amount: int, quota: int) -> str:
 
 
 def _size(replicas: Iterable[BlockReplica]) -> int:
-    return sum(br.size for br in replicas)
+    return sum(map(_SIZE, replicas))
 
 
 def _is_last_copy(replica: BlockReplica) -> bool:
