@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from dynamo import __version__
 from dynamo.api.errors import ERROR_RESPONSES, document_errors, install_error_handlers
+from dynamo.api.limits import DEFAULT_MAX_BODY, BodyLimit
 from dynamo.api.operations import install_operations
 from dynamo.api.routes import (
     applications,
@@ -55,13 +56,15 @@ def create_app(
     node: ServerNode | None = None,
     endpoints: Endpoints | None = None,
     userdata_options: UserDataOptions | None = None,
+    max_body: int = DEFAULT_MAX_BODY,
 ) -> FastAPI:
     """The application serving ``service``; callers are identified by ``authenticator``
     (default: everyone anonymous, which allows reads only). ``scheduler``, if given, is started
     and stopped with the application (its lifespan) and serves /applications. ``node``, if
     given, is started and stopped instead: it runs the scheduler only while this server leads
     the servers sharing the database, and writes sent to a follower are redirected.
-    ``endpoints`` are the sites' storage, where user data are injected (``userdata_options``)."""
+    ``endpoints`` are the sites' storage, where user data are injected (``userdata_options``).
+    Request bodies over ``max_body`` bytes are refused with 413 before they are read."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -123,4 +126,5 @@ def create_app(
     app.include_router(consistency.router, prefix=API_PREFIX)
     app.include_router(servers.router, prefix=API_PREFIX)
     install_operations(app)
+    app.add_middleware(BodyLimit, limit=max_body)
     return app
