@@ -113,11 +113,10 @@ class RucioPeer:
     # ----------------------------------------------------------------- lifecycle
     def __enter__(self) -> RucioPeer:
         try:
+            command = [_memcached_binary(), "-l", "127.0.0.1", "-p", str(self.memcached_port)]
+            command += ["-U", "0", "-m", "256"] + (["-u", "root"] if os.geteuid() == 0 else [])
             self.memcached = subprocess.Popen(
-                [_memcached_binary(), "-l", "127.0.0.1", "-p", str(self.memcached_port)]
-                + ["-U", "0", "-m", "256", "-u", "root"] * 1,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
             )
             self.url = recreate_database(self.database)
             self._write_config()
@@ -193,10 +192,11 @@ class RucioPeer:
         """Start gunicorn with Rucio's Flask app; the base URL once it answers."""
         self.port = free_port()
         gunicorn = str(self.python.parent / "gunicorn")
+        command = [gunicorn, "-b", f"127.0.0.1:{self.port}", "-w", str(workers)]
+        command += ["-k", "gthread", "--threads", str(threads), "--log-level", "warning"]
+        command.append("rucio.web.rest.flaskapi.v1.main:application")
         self.server = subprocess.Popen(
-            [gunicorn, "-b", f"127.0.0.1:{self.port}", "-w", str(workers)]
-            + ["-k", "gthread", "--threads", str(threads), "--log-level", "warning"]
-            + ["rucio.web.rest.flaskapi.v1.main:application"],
+            command,
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -213,6 +213,15 @@ class RucioPeer:
                 pass
             time.sleep(0.3)
         raise ConfigurationError("Rucio's REST server did not answer in 120 s")
+
+    def stop_server(self) -> None:
+        if self.server is not None and self.server.poll() is None:
+            self.server.terminate()
+            try:
+                self.server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.server.kill()
+        self.server = None
 
     def token(self) -> str:
         account, user, password = USERPASS

@@ -4,7 +4,6 @@
 import sys
 
 from peerlib import SCOPE, emit, flush_memcached, load_spec
-
 from rucio.common.config import config_get
 from rucio.common.types import InternalAccount, InternalScope
 from rucio.core.account import add_account_attribute

@@ -10,11 +10,10 @@ list_and_mark_unlocked_replicas(limit) until the selected bytes reach the need.
 import sys
 
 from peerlib import Stopwatch, emit, load_spec
-from sqlalchemy import create_engine, text
-
 from rucio.common.config import config_get
 from rucio.core.replica import list_and_mark_unlocked_replicas
 from rucio.core.rse import get_rse_id, get_rse_limits, get_rse_usage, set_rse_limits, set_rse_usage
+from sqlalchemy import create_engine, text
 
 SETUP = """
 UPDATE replicas SET lock_cnt = 0,

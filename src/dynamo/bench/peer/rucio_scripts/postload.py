@@ -2,12 +2,9 @@
 """Untimed: fill collection_replicas as DATASET rules would have (Rucio's per-RSE listing reads
 only that table; replicas registered without rules have no rows there), then VACUUM ANALYZE."""
 
-import sys
-
 from peerlib import emit
-from sqlalchemy import create_engine, text
-
 from rucio.common.config import config_get
+from sqlalchemy import create_engine, text
 
 FILL = """
 INSERT INTO collection_replicas

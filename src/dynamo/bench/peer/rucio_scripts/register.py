@@ -8,7 +8,6 @@ import time
 from collections import defaultdict
 
 from peerlib import SCOPE, Stopwatch, dataset_name, emit, file_name, load_spec
-
 from rucio.common.types import InternalAccount, InternalScope
 from rucio.core.did import add_dids, attach_dids_to_dids
 from rucio.core.replica import add_replicas

@@ -5,11 +5,10 @@
 import sys
 
 from peerlib import SCOPE, Stopwatch, dataset_name, emit, load_spec
-from sqlalchemy import create_engine, text
-
 from rucio.common.config import config_get
 from rucio.common.types import InternalAccount, InternalScope
 from rucio.core.rule import add_rule
+from sqlalchemy import create_engine, text
 
 
 def main(spec_path):

@@ -1,0 +1,321 @@
+"""Dynamo's side of the four peer tasks, on the same :class:`PeerInventory` as Rucio's.
+
+Names: dataset ``/PeerPrimaryNNNNNN/Peer-v1/AODSIM`` with one block of the dataset's files
+(``/store/peer/PeerPrimaryNNNNNN/JJ.root``), so a Rucio dataset is a Dynamo block and its
+Dynamo dataset; every replica is owned by AnalysisOps, at DISK sites with the same names as
+the RSEs.
+"""
+
+from __future__ import annotations
+
+import gc
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from dynamo.api.app import create_app
+from dynamo.api.auth.authenticators import TrustedHeaderAuthenticator
+from dynamo.api.auth.directory import MemoryUserDirectory
+from dynamo.api.security import Role, Target
+from dynamo.bench.generator import REFERENCE_TIME
+from dynamo.bench.peer.scale import PeerDataset, PeerInventory
+from dynamo.bench.serving import ThreadServer, free_port
+from dynamo.dealer import DealerConfig, DealerOptions, PlugInSettings
+from dynamo.dealer import run_cycle as dealer_cycle
+from dynamo.detox import PolicySource
+from dynamo.detox import run_cycle as detox_cycle
+from dynamo.errors import ConfigurationError
+from dynamo.model import ChangeSet, Inventory, SetQuota, UpsertGroup, UpsertPartition, UpsertSite
+from dynamo.policy import load_partitions, partition_compiler
+from dynamo.registry import MemoryRegistryStore, RequestDraft, RequestKind
+from dynamo.server.service import InventoryService
+from dynamo.store import SqlInventoryStore
+
+__all__ = [
+    "GROUP",
+    "DynamoServer",
+    "block_name",
+    "dataset_name",
+    "decide_deletion",
+    "deletion_policy",
+    "injection_bodies",
+    "place_copies",
+    "register",
+]
+
+GROUP = "AnalysisOps"
+UNLIMITED = 10**18
+HIGH, LOW = 0.90, 0.855
+"""The deletion site starts at 0.95 of its quota; under 0.855 means 10 % of its bytes gone,
+the same target as Rucio's MinFreeSpace = free + 10 % of used."""
+_DN = "/DC=org/DC=dynamo/OU=bench/CN=peer"
+_HEADER = "X-Bench-Client-DN"
+
+
+def dataset_name(index: int) -> str:
+    return f"/PeerPrimary{index:06d}/Peer-v1/AODSIM"
+
+
+def block_name(index: int) -> str:
+    return f"00000000-0000-0000-0000-{index:012d}"
+
+
+def injection_bodies(inventory: PeerInventory, per_call: int) -> Iterator[dict[str, Any]]:
+    """Injection API bodies of about ``per_call`` files: datasets, files and both replicas."""
+    body: dict[str, Any] = {"datasets": [], "dataset_replicas": []}
+    in_body = 0
+    for d in inventory.datasets:
+        name = dataset_name(d.index)
+        prefix = f"/store/peer/PeerPrimary{d.index:06d}"
+        lfns = [
+            {"lfn": f"{prefix}/{j:02d}.root", "size": f.size, "adler32": f.adler32}
+            for j, f in enumerate(d.files)
+        ]
+        block = {"name": block_name(d.index), "files": lfns}
+        body["datasets"].append({"name": name, "data_type": "mc", "blocks": [block]})
+        for site in d.sites:
+            body["dataset_replicas"].append(
+                {
+                    "dataset": name,
+                    "site": site,
+                    "group": GROUP,
+                    "block_replicas": [{"block": block["name"]}],
+                }
+            )
+        in_body += len(lfns)
+        if in_body >= per_call:
+            yield body
+            body, in_body = {"datasets": [], "dataset_replicas": []}, 0
+    if body["datasets"]:
+        yield body
+
+
+def _partitions() -> ChangeSet:
+    path = files("dynamo.bench") / "data" / "dynamo_policies" / "partitions.txt"
+    found = load_partitions(path.read_text(), file="partitions.txt")
+    # the model does not accept names with spaces yet: CMS's "IB RelVal" is left out
+    return ChangeSet.of(
+        [op for op in found.ops if isinstance(op, UpsertPartition) and " " not in op.name]
+    )
+
+
+def _setup(inventory: PeerInventory) -> ChangeSet:
+    """Untimed, as Rucio's RSE bootstrap: groups, sites, partitions."""
+    groups = [UpsertGroup(name=name) for name in ("AnalysisOps", "DataOps", "RelVal", "express")]
+    return ChangeSet.of([*groups, *(UpsertSite(name=s) for s in inventory.sites)])
+
+
+def register(url: str, inventory: PeerInventory, *, per_call: int = 20_000) -> dict[str, Any]:
+    """Task 1: inject everything through the REST injection API into the empty ``url``."""
+    store = SqlInventoryStore.open(url, upgrade=True)
+    try:
+        compiler = partition_compiler(now=REFERENCE_TIME)
+        service = InventoryService.load(store, partition_compiler=compiler)
+        store.commit(_setup(inventory), service.inventory)
+        store.commit(_partitions(), service.inventory)
+        service = InventoryService.load(store, partition_compiler=compiler)
+        directory = MemoryUserDirectory()
+        directory.add_user("peer", _DN)
+        directory.grant("peer", Role.OPERATOR, Target.INVENTORY)
+        app = create_app(service, authenticator=TrustedHeaderAuthenticator(directory, _HEADER))
+        bodies = list(injection_bodies(inventory, per_call))
+        with ThreadServer(app) as base, httpx.Client(base_url=base, timeout=3600) as client:
+            started = time.perf_counter()
+            for body in bodies:
+                answer = client.post("/api/v1/inject", json=body, headers={_HEADER: _DN})
+                if answer.status_code != 200:
+                    raise ConfigurationError(f"injection failed: {answer.text[:300]}")
+            seconds = time.perf_counter() - started
+        counts = service.inventory.counts()
+    finally:
+        store.close()
+    return {
+        "files": inventory.scale.files,
+        "replicas": 2 * inventory.scale.files,
+        "calls": len(bodies),
+        "per_call": per_call,
+        "seconds": seconds,
+        "files_per_second": inventory.scale.files / seconds,
+        "counts": counts,
+    }
+
+
+def set_quotas(url: str, inventory: PeerInventory) -> int:
+    """Untimed: every site unlimited for AnalysisOps but the deletion site, at 0.95 of it."""
+    store = SqlInventoryStore.open(url)
+    try:
+        loaded, _seq = store.load(partition_compiler(now=REFERENCE_TIME))
+        used = sum(d.bytes for d in inventory.datasets if inventory.deletion_site in d.sites)
+        quota = int(used / 0.95)
+        ops = [
+            SetQuota(
+                site=s,
+                partition=GROUP,
+                quota=quota if s == inventory.deletion_site else UNLIMITED,
+            )
+            for s in inventory.sites
+        ]
+        store.commit(ChangeSet.of(ops), loaded)
+    finally:
+        store.close()
+    return used
+
+
+def deletion_policy(site: str) -> str:
+    """Bring ``site`` from over 0.90 of its quota to under 0.855; anything may go, oldest
+    first (Rucio: oldest tombstone first; here every replica has the same age)."""
+    return (
+        f"Partition {GROUP}\nOn site.name in [{site}]\n"
+        f"When site.occupancy > {HIGH}\nUntil site.occupancy < {LOW}\n"
+        "Dismiss\nOrder increasing replica.last_block_created\n"
+    )
+
+
+def _load(store: SqlInventoryStore) -> Inventory:
+    inventory, _seq = store.load(partition_compiler(now=REFERENCE_TIME))
+    gc.collect()
+    gc.freeze()
+    return inventory
+
+
+def decide_deletion(url: str, inventory: PeerInventory, workdir: Path) -> dict[str, Any]:
+    """Task 3: one Detox cycle (dry run, history written as a test cycle), seconds."""
+    policy = workdir / "peer-detox.txt"
+    policy.write_text(deletion_policy(inventory.deletion_site))
+    store = SqlInventoryStore.open(url)
+    try:
+        loaded = _load(store)
+        started = time.perf_counter()
+        result = detox_cycle(
+            loaded,
+            PolicySource(GROUP, policy),
+            now=REFERENCE_TIME,
+            engine=store.engine,
+            producers={},
+            dry_run=True,
+        )
+        seconds = time.perf_counter() - started
+    finally:
+        store.close()
+    plan = result.plan
+    site = next(s for s in plan.sites if s.name == inventory.deletion_site)
+    return {
+        "seconds": seconds,
+        "parts": result.seconds,
+        "deleted_block_replicas": len(plan.deletions),
+        "deleted_bytes": plan.deleted_bytes,
+        "occupancy_before": site.occupancy_before,
+        "occupancy_after": site.occupancy_after,
+        "reached_low_watermark": site.reached_stop,
+    }
+
+
+def _copy_requests(inventory: PeerInventory, chosen: list[PeerDataset]) -> MemoryRegistryStore:
+    registry = MemoryRegistryStore()
+    for d in chosen:
+        draft = RequestDraft(
+            kind=RequestKind.COPY,
+            user="peer",
+            dn=_DN,
+            items=(dataset_name(d.index),),
+            sites=tuple(sorted(inventory.new_copy_targets(d))),
+            group=GROUP,
+            n=1,
+        )
+        registry.submit_request(draft, REFERENCE_TIME - 3600)
+    return registry
+
+
+def place_copies(url: str, inventory: PeerInventory) -> dict[str, Any]:
+    """Task 4: one Dealer cycle with N copy requests (the last N datasets, each to any T2
+    without it), dry run with the history written; seconds."""
+    chosen = list(inventory.datasets[-inventory.scale.rules :])
+    config = DealerConfig(
+        options=DealerOptions(
+            partition=GROUP,
+            group=GROUP,
+            target_sites=("T2_*",),
+            target_occupancy=0.9,
+            max_pending_fraction=1.0,
+            max_cycle_volume=UNLIMITED,
+        ),
+        plugins=(PlugInSettings(name="requests", kind="requests", priority=1),),
+    )
+    store = SqlInventoryStore.open(url)
+    try:
+        loaded = _load(store)
+        registry = _copy_requests(inventory, chosen)
+        started = time.perf_counter()
+        result = dealer_cycle(
+            loaded,
+            config,
+            now=REFERENCE_TIME,
+            engine=store.engine,
+            registry=registry,
+            dry_run=True,
+            seed=inventory.scale.seed,
+        )
+        seconds = time.perf_counter() - started
+    finally:
+        store.close()
+    plan = result.plan
+    return {
+        "requests": len(chosen),
+        "seconds": seconds,
+        "copies": len(plan.copies),
+        "rejections": plan.rejection_counts(),
+        "parts": result.seconds,
+    }
+
+
+class DynamoServer:
+    """``dynamo server`` over ``url`` as its own process on a loopback port, for a ``with``."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> DynamoServer:
+        command = [sys.executable, "-m", "dynamo.cli.main", "server", "--db", self.url]
+        command += ["--allow-http", "--host", "127.0.0.1", "--port", str(self.port)]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise ConfigurationError(f"dynamo server exited with {self.process.returncode}")
+            try:
+                status = httpx.get(f"http://127.0.0.1:{self.port}/api/v1/status", timeout=5)
+                if status.status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.__exit__()
+        raise ConfigurationError("dynamo server did not answer in 600 s")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.process = None
+
+    def rss_bytes(self) -> int:
+        if self.process is None:
+            return 0
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        return 0
