@@ -555,3 +555,71 @@ def peer_rucio(
             target,
         )
     Console().print(table)
+
+
+@bench_app.command("userdata")
+def userdata(
+    db: Annotated[
+        str | None, typer.Option("--db", help="Database URL (default: a temporary SQLite).")
+    ] = None,
+    files: Annotated[int, typer.Option("--files")] = 5_000,
+    clients: Annotated[int, typer.Option("--clients", help="Concurrent clients.")] = 8,
+    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Confirmed user-data injections per second through the API (location + confirmation)."""
+    from dynamo.bench.userdata import bench_userdata
+
+    try:
+        report = bench_userdata(db, files=files, clients=clients)
+    except DynamoError as exc:
+        fail(exc)
+    if json:
+        print_json(report)
+    else:
+        Console().print(
+            f"injected {report['files']:,} user files with {report['clients']} clients in "
+            f"{report['seconds']} s: [bold]{report['injections_per_second']:,} confirmed "
+            f"injections/s[/bold] ({report['backend']})"
+        )
+
+
+peer_app = typer.Typer(help="Dynamo against another system, same machine and data.")
+bench_app.add_typer(peer_app, name="peer")
+
+
+@peer_app.command("rucio")
+def peer_rucio(
+    scale: Annotated[str, typer.Option("--scale", help="xs (CI), s (rucio-bench.md S), m.")] = "s",
+    datasets: Annotated[
+        int | None, typer.Option("--datasets", help="Override the scale's dataset count.")
+    ] = None,
+    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Rucio 41.5.1 (own venv, own PostgreSQL database) against Dynamo on the same inventory:
+    registration, REST listing, deletion decision, placement; each as Dynamo/Rucio."""
+    from dynamo.bench.peer import run_peer_rucio
+    from dynamo.bench.peer.scale import peer_scale_named
+
+    console = Console(stderr=True)
+    try:
+        chosen = peer_scale_named(scale)
+        if datasets is not None:
+            chosen = chosen.with_datasets(datasets)
+        report = run_peer_rucio(chosen, progress=lambda step: console.log(step))
+    except DynamoError as exc:
+        fail(exc)
+    if json:
+        print_json(report)
+        return
+    table = Table("metric", "Dynamo", "Rucio", "unit", "advantage", "target")
+    for m in report["metrics"]:
+        target = "" if m["target"] is None else f"{m['target']}x"
+        table.add_row(
+            m["name"],
+            f"{m['dynamo']:,}",
+            f"{m['rucio']:,}",
+            m["unit"],
+            f"{m['advantage']}x",
+            target,
+        )
+    Console().print(table)

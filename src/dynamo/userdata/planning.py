@@ -27,13 +27,14 @@ from dynamo.model import (
     UpsertGroup,
     UpsertPartition,
 )
-from dynamo.userdata.errors import QuotaExceededError, UserDataStateError
+from dynamo.userdata.errors import DuplicateNameError, QuotaExceededError, UserDataStateError
 from dynamo.userdata.naming import block_name
 from dynamo.userdata.options import UserDataOptions
 
 __all__ = [
     "ConsolidationStep",
     "Registration",
+    "RegistrationBatch",
     "RegistrationPlan",
     "check_room",
     "completion_ops",
@@ -72,19 +73,127 @@ def site_blocks(dataset: Dataset, site: str) -> list[Block]:
     )
 
 
-def check_room(inventory: Inventory, site: str, size: int, options: UserDataOptions) -> None:
-    """QuotaExceededError unless ``site`` gives user data a quota with room for ``size`` bytes."""
+def check_room(
+    inventory: Inventory, site: str, size: int, options: UserDataOptions, *, planned: int = 0
+) -> None:
+    """QuotaExceededError unless ``site`` gives user data a quota with room for ``size`` more
+    bytes (beyond ``planned`` bytes already planned there)."""
     found = inventory.sites.get(site)
     partition = inventory.partitions.get(options.partition)
     share = found.partitions.get(partition) if found is not None and partition else None
     if share is None or share.quota == 0:
         raise QuotaExceededError(f"site {site} gives no quota to user data")
     quota = share.effective_quota()
-    if 0 <= quota < share.projected_bytes + size:
+    used = share.projected_bytes + planned
+    if 0 <= quota < used + size:
         raise QuotaExceededError(
             f"site {site}: {size} bytes more would exceed its user-data quota "
-            f"({share.projected_bytes} of {quota} bytes used)"
+            f"({used} of {quota} bytes used)"
         )
+
+
+@dataclass(slots=True)
+class _OpenBlock:
+    name: str
+    index: int
+    size: int
+    num_files: int
+    is_open: bool
+
+
+class RegistrationBatch:
+    """Plans the registration of several verified files in one ChangeSet: each :meth:`add`
+    sees the blocks, datasets, replicas and quota use the earlier ones planned."""
+
+    def __init__(self, inventory: Inventory, options: UserDataOptions, now: int) -> None:
+        self.inventory = inventory
+        self.options = options
+        self.now = now
+        self.ops: list[Operation] = []
+        self._blocks: dict[tuple[str, str], _OpenBlock] = {}
+        self._datasets: set[str] = set()
+        self._replicas: set[tuple[str, str]] = set()
+        self._lfns: set[str] = set()
+        self._bytes: dict[str, int] = {}
+        if options.group not in inventory.groups:
+            self.ops.append(UpsertGroup(name=options.group))
+
+    def add(self, registration: Registration) -> RegistrationPlan:
+        """Plan one file; UserDataStateError, QuotaExceededError or DuplicateNameError leave
+        the batch as it was."""
+        r = registration
+        if r.site not in self.inventory.sites:
+            raise UserDataStateError(f"no site named {r.site!r}")
+        if r.lfn in self._lfns:
+            raise DuplicateNameError(f"{r.lfn} is registered already")
+        dataset = self.inventory.datasets.get(r.dataset)
+        if dataset is not None and not dataset.is_open:
+            raise UserDataStateError(f"dataset {r.dataset} is complete: no file may be added")
+        check_room(self.inventory, r.site, r.size, self.options, planned=self._bytes.get(r.site, 0))
+        block = self._block(dataset, r.dataset, r.site)
+        is_new_dataset = dataset is None and r.dataset not in self._datasets
+        if is_new_dataset:
+            self.ops.append(UpsertDataset(name=r.dataset, last_update=self.now, is_open=True))
+            self._datasets.add(r.dataset)
+        block.size += r.size
+        block.num_files += 1
+        block.is_open = block.num_files < self.options.max_files_per_block
+        self.ops.append(
+            UpsertBlock(
+                dataset=r.dataset,
+                name=block.name,
+                size=block.size,
+                num_files=block.num_files,
+                is_open=block.is_open,
+                last_update=self.now,
+            )
+        )
+        self.ops.append(
+            UpsertFile(
+                lfn=r.lfn, dataset=r.dataset, block=block.name, size=r.size, adler32=r.adler32
+            )
+        )
+        site = self.inventory.sites[r.site]
+        has_replica = dataset is not None and site in dataset.replicas
+        if not has_replica and (r.dataset, r.site) not in self._replicas:
+            self.ops.append(
+                UpsertDatasetReplica(dataset=r.dataset, site=r.site, group=self.options.group)
+            )
+            self._replicas.add((r.dataset, r.site))
+        self.ops.append(
+            UpsertBlockReplica(
+                dataset=r.dataset,
+                block=block.name,
+                site=r.site,
+                group=self.options.group,
+                last_update=self.now,
+            )
+        )
+        self._lfns.add(r.lfn)
+        self._bytes[r.site] = self._bytes.get(r.site, 0) + r.size
+        return RegistrationPlan(
+            ops=(),
+            block=block.name,
+            is_block_closed=not block.is_open,
+            is_new_dataset=is_new_dataset,
+        )
+
+    def _block(self, dataset: Dataset | None, name: str, site: str) -> _OpenBlock:
+        """The open block of ``name`` at ``site`` (a new one after a closed one)."""
+        key = (name, site)
+        found = self._blocks.get(key)
+        if found is None:
+            blocks = site_blocks(dataset, site) if dataset is not None else []
+            last = blocks[-1] if blocks else None
+            if last is not None and last.is_open:
+                found = _OpenBlock(last.name, len(blocks), last.size, last.num_files, True)
+            else:
+                found = _OpenBlock("", len(blocks), 0, 0, False)
+        if not found.is_open:
+            index = found.index + 1
+            found = _OpenBlock(block_name(site, index), index, 0, 0, True)
+        self._blocks[key] = found
+        return found
 
 
 def registration_ops(
@@ -92,50 +201,16 @@ def registration_ops(
 ) -> RegistrationPlan:
     """The operations that register one verified file (see the module docstring for blocks).
 
-    UserDataStateError for a dataset that is complete (closed) or whose site is unknown.
+    UserDataStateError for a dataset that is complete (closed) or a site that is unknown;
+    QuotaExceededError when the site's quota has no room for it.
     """
-    r = registration
-    if r.site not in inventory.sites:
-        raise UserDataStateError(f"no site named {r.site!r}")
-    dataset = inventory.datasets.get(r.dataset)
-    ops: list[Operation] = []
-    if options.group not in inventory.groups:
-        ops.append(UpsertGroup(name=options.group))
-    blocks: list[Block] = []
-    if dataset is None:
-        ops.append(UpsertDataset(name=r.dataset, last_update=now, is_open=True))
-    elif not dataset.is_open:
-        raise UserDataStateError(f"dataset {r.dataset} is complete: no file may be added")
-    else:
-        blocks = site_blocks(dataset, r.site)
-    current = blocks[-1] if blocks and blocks[-1].is_open else None
-    if current is None:
-        name, size, num_files = block_name(r.site, len(blocks) + 1), 0, 0
-    else:
-        name, size, num_files = current.name, current.size, current.num_files
-    num_files += 1
-    is_closed = num_files >= options.max_files_per_block
-    ops.append(
-        UpsertBlock(
-            dataset=r.dataset,
-            name=name,
-            size=size + r.size,
-            num_files=num_files,
-            is_open=not is_closed,
-            last_update=now,
-        )
-    )
-    ops.append(UpsertFile(lfn=r.lfn, dataset=r.dataset, block=name, size=r.size, adler32=r.adler32))
-    site = inventory.sites[r.site]
-    if dataset is None or site not in dataset.replicas:
-        ops.append(UpsertDatasetReplica(dataset=r.dataset, site=r.site, group=options.group))
-    ops.append(
-        UpsertBlockReplica(
-            dataset=r.dataset, block=name, site=r.site, group=options.group, last_update=now
-        )
-    )
+    batch = RegistrationBatch(inventory, options, now)
+    made = batch.add(registration)
     return RegistrationPlan(
-        ops=tuple(ops), block=name, is_block_closed=is_closed, is_new_dataset=dataset is None
+        ops=tuple(batch.ops),
+        block=made.block,
+        is_block_closed=made.is_block_closed,
+        is_new_dataset=made.is_new_dataset,
     )
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, literal, select, union_all, update
 
 from dynamo.fileops.ports import OpKind
 from dynamo.fileops.subscriptions import subscribe_block
@@ -31,9 +31,11 @@ __all__ = [
     "finish_import",
     "imports_of",
     "lfn_holder",
+    "names_state",
     "pending_imports",
     "read_dataset",
     "read_datasets",
+    "read_datasets_named",
     "subscribe_blocks",
     "update_dataset",
 ]
@@ -104,6 +106,13 @@ def read_datasets(engine: Engine, *, owner: str | None = None) -> list[DatasetRe
         return [_dataset(row) for row in conn.execute(query)]
 
 
+def read_datasets_named(engine: Engine, names: Sequence[str]) -> dict[str, DatasetRecord]:
+    """The records of those of ``names`` that are user datasets."""
+    with reading(engine, "user datasets") as conn:
+        rows = conn.execute(select(_ds).where(_ds.c.name.in_(names)))
+        return {row.name: _dataset(row) for row in rows}
+
+
 def add_dataset(conn: Connection, name: str, owner: str, now: int) -> None:
     """Record a new user dataset (nothing if it is recorded already)."""
     if conn.execute(select(_ds.c.name).where(_ds.c.name == name)).first() is None:
@@ -116,15 +125,31 @@ def update_dataset(conn: Connection, name: str, **values: int | str | None) -> N
 
 def lfn_holder(engine: Engine, lfns: Sequence[str]) -> dict[str, str]:
     """Which of ``lfns`` are taken, and by what: ``registered`` or ``being imported``."""
-    taken: dict[str, str] = {}
     with reading(engine, "file names") as conn:
-        for lfn in conn.execute(select(files.c.lfn).where(files.c.lfn.in_(lfns))).scalars():
-            taken[lfn] = "registered"
-        pending = select(_im.c.lfn).where(
-            _im.c.lfn.in_(lfns), _im.c.status == str(ImportStatus.NEW)
-        )
-        for lfn in conn.execute(pending).scalars():
-            taken.setdefault(lfn, "being imported")
+        return _taken(conn, lfns)
+
+
+def names_state(
+    engine: Engine, dataset: str, lfns: Sequence[str]
+) -> tuple[DatasetRecord | None, dict[str, str]]:
+    """The record of ``dataset`` and which of ``lfns`` are taken (see :func:`lfn_holder`),
+    read in one transaction."""
+    with reading(engine, "user datasets") as conn:
+        row = conn.execute(select(_ds).where(_ds.c.name == dataset)).first()
+        return (None if row is None else _dataset(row)), _taken(conn, lfns)
+
+
+def _taken(conn: Connection, lfns: Sequence[str]) -> dict[str, str]:
+    registered = select(files.c.lfn, literal("registered").label("holder")).where(
+        files.c.lfn.in_(lfns)
+    )
+    importing = select(_im.c.lfn, literal("being imported").label("holder")).where(
+        _im.c.lfn.in_(lfns), _im.c.status == str(ImportStatus.NEW)
+    )
+    taken: dict[str, str] = {}
+    for lfn, holder in conn.execute(union_all(registered, importing)):
+        if taken.get(lfn) != "registered":
+            taken[lfn] = holder
     return taken
 
 

@@ -14,6 +14,7 @@ Who may do what: the owner of a namespace is the user named in it (``/store/user
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -42,12 +43,12 @@ from dynamo.userdata.naming import lfn_owner, parse_dataset
 from dynamo.userdata.options import UserDataOptions
 from dynamo.userdata.planning import (
     Registration,
+    RegistrationBatch,
     check_room,
     completion_ops,
     consolidation_step,
     purge_ops,
     quota_ops,
-    registration_ops,
 )
 from dynamo.userdata.records import DatasetRecord, ImportStatus
 
@@ -63,6 +64,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+MAX_BATCH = 500
+"""Registrations committed together at most."""
 
 IMPORT_SCHEMES = frozenset({"root", "xroot", "http", "https", "davs"})
 """Where imported files may come from (never the server's own file system)."""
@@ -144,6 +148,8 @@ class UserDataService:
         self.endpoints = endpoints
         self.options = options or UserDataOptions()
         self._clock = clock
+        self._queue: list[_Pending] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     def _now(self) -> int:
         return int(self._clock())
@@ -198,8 +204,10 @@ class UserDataService:
         """Where to copy a new file: checks names, ownership, uniqueness and the quota."""
         self.owner_of(caller, dataset, lfn)
         endpoint = self._endpoint(site)
-        self._check_open(self.writer.inventory, dataset, await self._record(dataset))
-        await self._check_free([lfn])
+        record, taken = await asyncio.to_thread(records.names_state, self.engine, dataset, [lfn])
+        self._check_open(self.writer.inventory, dataset, record)
+        if taken:
+            raise DuplicateNameError(f"{lfn} is {taken[lfn]} already")
         check_room(self.writer.inventory, site, size, self.options)
         pfn = endpoint.url_of(endpoint.site_path(lfn))
         protocol = endpoint.protocol or urlsplit(pfn).scheme
@@ -212,37 +220,96 @@ class UserDataService:
         with ``adler32``; FileCheckError (nothing registered) when it is not."""
         owner = self.owner_of(caller, dataset, lfn)
         endpoint = self._endpoint(site)
-        await self._check_free([lfn])
+        # names are checked again when the file is registered, under the write lock
         await asyncio.to_thread(_verify, endpoint, lfn, size, adler32.lower())
         registration = Registration(
             dataset=dataset, lfn=lfn, site=site, size=size, adler32=adler32.lower()
         )
         return await self._register(owner, registration)
 
-    async def _register(self, owner: str, registration: Registration) -> Confirmation:
-        done: list[Any] = []
+    async def _register(
+        self, owner: str, registration: Registration, *, import_id: int | None = None
+    ) -> Confirmation:
+        """Register a verified file. Registrations arriving while one is being committed wait
+        and are committed together (one ChangeSet, one transaction), each checked on its own."""
+        pending = _Pending(
+            owner, registration, import_id, asyncio.get_running_loop().create_future()
+        )
+        self._queue.append(pending)
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush_queue())
+        return await pending.future
+
+    async def _flush_queue(self) -> None:
+        batch: list[_Pending] = []
+        try:
+            while self._queue:
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                try:
+                    await self._commit_batch(batch)
+                except Exception:
+                    if len(batch) == 1:
+                        continue  # its caller has the error
+                    for one in batch:  # find the culprit: every other one commits alone
+                        if not one.future.done():
+                            with contextlib.suppress(Exception):
+                                await self._commit_batch([one])
+        finally:
+            self._flusher = None
+            for left in batch + self._queue:  # cancelled: nobody waits for ever
+                _fail(left, UserDataStateError("the registration was interrupted; confirm again"))
+            self._queue = []
+
+    async def _commit_batch(self, batch: list[_Pending]) -> None:
+        now = self._now()
+        accepted: list[tuple[_Pending, Confirmation]] = []
 
         async def plan(inventory: Inventory) -> Sequence[Operation]:
-            record = await self._record(registration.dataset)
-            self._check_open(inventory, registration.dataset, record)
-            await self._check_free([registration.lfn])
-            check_room(inventory, registration.site, registration.size, self.options)
-            made = registration_ops(inventory, registration, self.options, self._now())
-            done.append(made)
-            return made.ops
+            accepted.clear()
+            lfns = [p.registration.lfn for p in batch]
+            taken = await asyncio.to_thread(records.lfn_holder, self.engine, lfns)
+            names = sorted({p.registration.dataset for p in batch})
+            found = await asyncio.to_thread(records.read_datasets_named, self.engine, names)
+            planner = RegistrationBatch(inventory, self.options, now)
+            for pending in batch:
+                r = pending.registration
+                holder = taken.get(r.lfn)
+                try:
+                    if holder == "registered" or (holder and pending.import_id is None):
+                        raise DuplicateNameError(f"{r.lfn} is {holder} already")
+                    self._check_open(inventory, r.dataset, found.get(r.dataset))
+                    made = planner.add(r)
+                except DynamoError as exc:
+                    _fail(pending, exc)
+                    continue
+                done = Confirmation(
+                    dataset=r.dataset,
+                    lfn=r.lfn,
+                    site=r.site,
+                    block=made.block,
+                    is_block_closed=made.is_block_closed,
+                )
+                accepted.append((pending, done))
+            return planner.ops if accepted else []
 
         def also(conn: Connection, seq: int | None) -> None:
-            records.add_dataset(conn, registration.dataset, owner, self._now())
+            added: set[str] = set()
+            for pending, _ in accepted:
+                if pending.registration.dataset not in added:
+                    records.add_dataset(conn, pending.registration.dataset, pending.owner, now)
+                    added.add(pending.registration.dataset)
+                if pending.import_id is not None:
+                    records.finish_import(conn, pending.import_id, ImportStatus.DONE, None, now)
 
-        await self.writer.commit_plan(plan, also=also)
-        made = done[0]
-        return Confirmation(
-            dataset=registration.dataset,
-            lfn=registration.lfn,
-            site=registration.site,
-            block=made.block,
-            is_block_closed=made.is_block_closed,
-        )
+        try:
+            await self.writer.commit_plan(plan, also=also)
+        except Exception as exc:
+            if len(batch) == 1:
+                _fail(batch[0], exc)
+            raise
+        for pending, done in accepted:
+            if not pending.future.done():
+                pending.future.set_result(done)
 
     # ----------------------------------------------------------------- dataset life
 
@@ -349,27 +416,12 @@ class UserDataService:
             registration = Registration(
                 dataset=entry.dataset, lfn=entry.lfn, site=entry.site, size=size, adler32=adler32
             )
-            await self._register_import(entry, registration)
+            await self._register(entry.owner, registration, import_id=entry.id)
             summary.imported += 1
         except DynamoError as exc:
             log.warning("import of %s failed: %s", entry.lfn, exc)
             await asyncio.to_thread(self._fail_import, entry.id, str(exc))
             summary.import_failures += 1
-
-    async def _register_import(self, entry: records.ImportRecord, reg: Registration) -> None:
-        async def plan(inventory: Inventory) -> Sequence[Operation]:
-            record = await self._record(reg.dataset)
-            self._check_open(inventory, reg.dataset, record)
-            taken = await asyncio.to_thread(records.lfn_holder, self.engine, [reg.lfn])
-            if taken.get(reg.lfn) == "registered":
-                raise DuplicateNameError(f"{reg.lfn} is registered already")
-            return registration_ops(inventory, reg, self.options, self._now()).ops
-
-        def also(conn: Connection, seq: int | None) -> None:
-            records.add_dataset(conn, reg.dataset, entry.owner, self._now())
-            records.finish_import(conn, entry.id, ImportStatus.DONE, None, self._now())
-
-        await self.writer.commit_plan(plan, also=also)
 
     def _fail_import(self, import_id: int, message: str) -> None:
         with self.engine.begin() as conn:
@@ -450,6 +502,19 @@ class UserDataService:
             return quota_ops(inventory, site, quota, self.options)
 
         await self.writer.commit_plan(plan)
+
+
+@dataclass(slots=True)
+class _Pending:
+    owner: str
+    registration: Registration
+    import_id: int | None
+    future: asyncio.Future[Confirmation]
+
+
+def _fail(pending: _Pending, exc: BaseException) -> None:
+    if not pending.future.done():
+        pending.future.set_exception(exc)
 
 
 def _held(dataset: Dataset) -> list[tuple[str, str]]:

@@ -4,6 +4,7 @@ health, usage per user and site, and deletion by the owner."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -226,3 +227,28 @@ async def test_only_an_admin_sets_quotas(small: World) -> None:
     assert refused.status_code == 403
     unknown = await small.client.put(f"{API}/quotas/T9_NOWHERE", json={"quota": 1}, headers=ADMIN)
     assert unknown.status_code == 409
+
+
+async def test_concurrent_confirmations_make_consistent_blocks_and_one_name_registers_once(
+    world: World,
+) -> None:
+    names = [f"c{i:02d}" for i in range(9)]
+    for name in [*names, "twice"]:
+        located = await world.locate(name, "T2_US_MIT", size=2000)
+        path = Path(urlsplit(located.json()["pfn"]).path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content(name))
+    data = content("twice")
+    answers = await asyncio.gather(
+        *(world.confirm(n, "T2_US_MIT", 2000, adler(content(n))) for n in names),
+        world.confirm("twice", "T2_US_MIT", len(data), adler(data)),
+        world.confirm("twice", "T2_US_MIT", len(data), adler(data)),
+    )
+    codes = [a.status_code for a in answers]
+    assert codes[:9] == [201] * 9
+    assert sorted(codes[9:]) == [201, 409]  # the same name confirmed twice at once: once
+    blocks = {b["name"]: b for b in (await world.status())["blocks"]}
+    # 10 files, 2 per block: 5 blocks, all closed but possibly the last
+    assert sorted(blocks) == [f"T2_US_MIT-{i:04d}" for i in range(1, 6)]
+    assert [b["num_files"] for b in blocks.values()] == [2] * 5
+    assert sum(a.json()["block_closed"] for a in answers if a.status_code == 201) == 5
