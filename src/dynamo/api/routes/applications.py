@@ -4,7 +4,7 @@ Reading (applications, runs, schedules, logs) is public, as polling was in the o
 Submitting and killing need operator (or admin) on target ``application``; a write run also
 needs an authorisation of the caller's DN for the application by name, which admins manage
 (``/applications/{name}/authorizations``). Without a scheduler on the server every route
-answers 404.
+answers 404 (writes check the caller first: 401 and 403 come before it).
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ async def list_authorizations(scheduler: Sched) -> list[AuthorizationView]:
     "/applications/{name}/authorizations", response_model=AuthorizationView, status_code=201
 )
 async def authorize(
-    name: str, body: AuthorizationRequest, scheduler: Sched, principal: Admin
+    name: str, body: AuthorizationRequest, principal: Admin, scheduler: Sched
 ) -> AuthorizationView:
     """Allow ``dn`` (or anyone with operator/admin when null) to run ``name`` in write mode."""
     scheduler.registry.get(name)
@@ -151,7 +151,7 @@ async def authorize(
 
 @router.delete("/applications/{name}/authorizations", response_model=AuthorizationView)
 async def revoke(
-    name: str, scheduler: Sched, principal: Admin, dn: str | None = None
+    name: str, principal: Admin, scheduler: Sched, dn: str | None = None
 ) -> AuthorizationView:
     """Withdraw the authorisation of ``dn`` (or the one for anyone) for ``name``."""
     if not await asyncio.to_thread(scheduler.runs.revoke, name, dn):
@@ -160,7 +160,7 @@ async def revoke(
 
 
 @router.post("/applications/{name}/runs", response_model=RunView, status_code=201)
-async def submit_run(name: str, body: RunRequest, scheduler: Sched, principal: Operator) -> RunView:
+async def submit_run(name: str, body: RunRequest, principal: Operator, scheduler: Sched) -> RunView:
     """Queue a run of ``name``; it starts when the write slot or a read slot is free."""
     writes = None if body.mode is None else body.mode == "write"
     run = await scheduler.submit(
@@ -211,7 +211,7 @@ async def get_log(
 
 
 @router.delete("/applications/runs/{run_id}", response_model=RunView)
-async def kill_run(run_id: int, scheduler: Sched, principal: Operator) -> RunView:
+async def kill_run(run_id: int, principal: Operator, scheduler: Sched) -> RunView:
     """Kill a queued or running run (409 if it already ended); it commits nothing."""
     return RunView.of(await scheduler.kill(run_id))
 
