@@ -109,7 +109,6 @@ def create_app(
     install_error_handlers(app)
     document_errors(app)
     # first: routes are matched in order, and jobs' injections are the most frequent calls
-    # first: routes are matched in order, and jobs' injections are the most frequent calls
     app.include_router(userdata.router, prefix=API_PREFIX)
     app.include_router(status.router, prefix=API_PREFIX)
     app.include_router(inventory.router, prefix=API_PREFIX)
