@@ -90,7 +90,7 @@ def inject(
         closed = " (now closed)" if done["block_closed"] else ""
         typer.echo(
             f"{done['lfn']} registered at {done['site']} in block {done['block']}{closed}; "
-            f"user data partition: {done['health']}"
+            f"user data at {done['site']}: {done['health']}"
         )
 
 

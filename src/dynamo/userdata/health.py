@@ -9,6 +9,7 @@ the concept asks; a site's own level is its physical occupancy of its quota.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -17,7 +18,15 @@ from dynamo.userdata.errors import UserDataNameError
 from dynamo.userdata.naming import parse_dataset
 from dynamo.userdata.options import UserDataOptions
 
-__all__ = ["HealthLevel", "PartitionHealth", "SiteHealth", "UserUsage", "partition_health", "usage"]
+__all__ = [
+    "HealthLevel",
+    "PartitionHealth",
+    "SiteHealth",
+    "UserUsage",
+    "partition_health",
+    "site_level",
+    "usage",
+]
 
 
 class HealthLevel(StrEnum):
@@ -72,8 +81,21 @@ def _owner(name: str) -> str | None:
         return None
 
 
-def partition_health(inventory: Inventory, options: UserDataOptions) -> PartitionHealth:
-    """The health of the UserData partition (quota 0 everywhere when it is not defined)."""
+def site_level(inventory: Inventory, site: str, options: UserDataOptions) -> HealthLevel:
+    """The level of ``site``'s share of the UserData partition (ok when it has none)."""
+    found = inventory.sites.get(site)
+    partition = inventory.partitions.get(options.partition)
+    share = found.partitions.get(partition) if found is not None and partition else None
+    if share is None or share.quota == 0:
+        return HealthLevel.OK
+    return _level(share.occupancy(), options)
+
+
+def partition_health(
+    inventory: Inventory, options: UserDataOptions, datasets: Iterable[str]
+) -> PartitionHealth:
+    """The health of the UserData partition (quota 0 everywhere when it is not defined);
+    ``datasets`` names the user datasets, whose sizes are the unique data."""
     partition = inventory.partitions.get(options.partition)
     sites: list[SiteHealth] = []
     total_quota = 0
@@ -93,7 +115,8 @@ def partition_health(inventory: Inventory, options: UserDataOptions) -> Partitio
                 level=_level(occupancy, options),
             )
         )
-    unique = sum(d.size for d in inventory.datasets.values() if _owner(d.name) is not None)
+    found = (inventory.datasets.get(name) for name in datasets)
+    unique = sum(d.size for d in found if d is not None)
     if total_quota < 0:
         occupancy = 0.0
     elif total_quota == 0:

@@ -208,16 +208,22 @@ async def small(tmp_path: Path) -> AsyncIterator[World]:
 async def test_the_partition_warns_at_60_and_alarms_at_75_percent(small: World) -> None:
     health = (await small.client.get(f"{API}/health")).json()
     assert (health["quota"], health["level"]) == (20_000, "ok")
+    # a confirmation answers the level of its site's share
     assert (await small.inject("a", "T2_US_MIT", size=5_900)).json()["health"] == "ok"
-    assert (await small.inject("b", "T2_DE_DESY", size=7_600)).json()["health"] == "warn"
+    assert (await small.inject("b", "T2_DE_DESY", size=7_600)).json()["health"] == "alarm"
     health = (await small.client.get(f"{API}/health")).json()
+    # the partition is judged on its unique data: 13,500 of 20,000 bytes
+    assert (health["unique_bytes"], health["level"]) == (13_500, "warn")
     assert health["occupancy"] == pytest.approx(0.675)
-    assert {s["site"]: s["level"] for s in health["sites"]} == {
-        "T2_DE_DESY": "alarm",
-        "T2_US_MIT": "ok",
+    assert {s["site"]: (s["used"], s["level"]) for s in health["sites"]} == {
+        "T2_DE_DESY": (7_600, "alarm"),
+        "T2_US_MIT": (5_900, "ok"),
     }
-    assert (await small.inject("c", "T2_US_MIT", size=3_000)).json()["health"] == "alarm"
-    full = await small.locate("d", "T2_DE_DESY", size=4_000)
+    assert (await small.inject("c", "T2_US_MIT", size=300)).json()["health"] == "warn"
+    assert (await small.client.get(f"{API}/health")).json()["level"] == "warn"
+    assert (await small.inject("d", "T2_US_MIT", size=2_000)).json()["health"] == "alarm"
+    assert (await small.client.get(f"{API}/health")).json()["level"] == "alarm"
+    full = await small.locate("e", "T2_DE_DESY", size=4_000)
     assert full.status_code == 409
     assert full.json()["error"]["code"] == "quota_exceeded"
 

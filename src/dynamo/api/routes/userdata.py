@@ -25,6 +25,7 @@ from dynamo.errors import NotFoundError
 from dynamo.fileops.subscriptions import block_files
 from dynamo.model import Dataset
 from dynamo.userdata import Caller, ImportFile, UserDataService, partition_health, usage
+from dynamo.userdata.health import site_level
 from dynamo.userdata.records import DatasetRecord, imports_of, read_dataset, read_datasets
 
 __all__ = ["router", "userdata_of"]
@@ -86,7 +87,7 @@ class ConfirmOut(BaseModel):
     site: str
     block: str
     block_closed: bool
-    health: str
+    health: str = Field(description="ok, warn or alarm: the site's share of the partition")
 
 
 class DatasetIn(_Body):
@@ -206,8 +207,9 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _health(userdata: UserDataService) -> HealthView:
-    found = partition_health(userdata.writer.inventory, userdata.options)
+async def _health(userdata: UserDataService) -> HealthView:
+    names = [r.name for r in await asyncio.to_thread(read_datasets, userdata.engine)]
+    found = partition_health(userdata.writer.inventory, userdata.options, names)
     return HealthView(
         partition=found.partition,
         quota=found.quota,
@@ -232,14 +234,14 @@ def _health(userdata: UserDataService) -> HealthView:
 @router.get("/userdata/health", response_model=HealthView)
 async def health(userdata: UserData) -> HealthView:
     """The UserData partition: quota per site, usage, and its level (ok, warn, alarm)."""
-    return _health(userdata)
+    return await _health(userdata)
 
 
 @router.put("/userdata/quotas/{site}", response_model=HealthView)
 async def set_quota(site: str, body: QuotaIn, userdata: UserData, admin: Admin) -> HealthView:
     """Give user data a quota at ``site`` (defines the UserData partition when needed)."""
     await userdata.set_quota(site, body.quota)
-    return _health(userdata)
+    return await _health(userdata)
 
 
 @router.get("/userdata/usage", response_model=list[UsageView])
@@ -272,7 +274,7 @@ async def confirm(body: ConfirmIn, userdata: UserData, principal: UserWriter) ->
     done = await userdata.confirm(
         _caller(principal), body.dataset, body.lfn, body.site, body.size, body.adler32
     )
-    level = partition_health(userdata.writer.inventory, userdata.options).level
+    level = site_level(userdata.writer.inventory, done.site, userdata.options)
     return ConfirmOut(
         dataset=done.dataset,
         lfn=done.lfn,
