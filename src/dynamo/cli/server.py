@@ -92,7 +92,9 @@ def serve(
         compiler = partition_compiler()
         service = InventoryService.load(store, partition_compiler=compiler)
         authenticator = build_authenticator(
-            SqlUserDirectory(store.engine), trusted_dn_header=settings.trusted_dn_header
+            SqlUserDirectory(store.engine),
+            trusted_dn_header=settings.trusted_dn_header,
+            front_ends=settings.trusted_front_ends,
         )
         scheduler = build_scheduler(
             service,
@@ -129,6 +131,7 @@ def serve(
             scheduler=scheduler,
             catalogs=catalogs,
             node=node,
+            max_body=settings.max_body,
         )
         install_pages(app)
         server_config = uvicorn_config(app, settings, log_level="info")

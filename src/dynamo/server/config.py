@@ -9,6 +9,8 @@ tls_cert = "/etc/grid-security/hostcert.pem"
 tls_key = "/etc/grid-security/hostkey.pem"
 ca_dir = "/etc/grid-security/certificates"   # a directory of CA certificates
 trusted_dn_header = ""         # e.g. "X-SSL-Client-S-DN" behind a trusted front end
+trusted_front_ends = ["127.0.0.1", "::1"]   # the only addresses whose DN header is believed
+max_body = 67108864            # bytes: larger request bodies get 413 before they are read
 allow_http = false             # plain HTTP, only on a loopback address
 name = ""                      # this server among those sharing the database (default host:port)
 advertise_url = ""             # where the others send writes to it (default scheme://host:port)
@@ -90,6 +92,8 @@ class ServerConfig:
     tls_key: str | None = None
     ca_dir: str | None = None
     trusted_dn_header: str | None = None
+    trusted_front_ends: tuple[str, ...] = ("127.0.0.1", "::1")
+    max_body: int = 64 * 1024 * 1024
     allow_http: bool = False
     name: str | None = None
     advertise_url: str | None = None
@@ -169,6 +173,14 @@ def load_config(path: Path | None) -> ServerConfig:
     unknown = sorted(set(section) - known)
     if unknown:
         raise ConfigurationError(f"{path}: unknown keys in [server]: {', '.join(unknown)}")
+    if "trusted_front_ends" in section:
+        addresses = section["trusted_front_ends"]
+        if not isinstance(addresses, list) or not all(isinstance(a, str) for a in addresses):
+            raise ConfigurationError(
+                f"{path}: [server] trusted_front_ends must be a list of addresses, "
+                f"not {addresses!r}"
+            )
+        section = {**section, "trusted_front_ends": tuple(addresses)}
     scheduler = SchedulerConfig.from_mapping(
         data.get("scheduler", {}), base=path.parent, where=str(path)
     )

@@ -18,7 +18,15 @@ from dynamo.api.auth import (
     client_dn,
 )
 from dynamo.api.errors import install_error_handlers
-from dynamo.api.security import ANONYMOUS, Authenticator, Principal, Role, Target, require
+from dynamo.api.security import (
+    ANONYMOUS,
+    Authenticator,
+    Principal,
+    Role,
+    Target,
+    UnauthenticatedError,
+    require,
+)
 
 ALICE = "/DC=ch/DC=cern/OU=Users/CN=alice"
 BOB = "/DC=ch/DC=cern/OU=Users/CN=bob"
@@ -40,6 +48,7 @@ def _request(headers: dict[str, str] | None = None, tls: dict[str, Any] | None =
         "method": "GET",
         "path": "/",
         "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
+        "client": ("127.0.0.1", 50_000),
     }
     if tls is not None:
         scope["extensions"] = {"tls": tls}
@@ -164,3 +173,25 @@ async def test_a_malformed_header_dn_is_a_bad_request(client: httpx.AsyncClient)
     response = await client.post("/inventory-operator", headers={HEADER: "garbage"})
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "bad_request"
+
+
+async def test_the_trusted_header_from_another_address_is_refused(
+    directory: MemoryUserDirectory, caplog: pytest.LogCaptureFixture
+) -> None:
+    authenticator = TrustedHeaderAuthenticator(directory, HEADER, front_ends=["10.0.0.5"])
+    with pytest.raises(UnauthenticatedError, match="only accepted from the front end"):
+        await authenticator.principal(_request(headers={HEADER: ALICE}))
+    assert "not a trusted front end" in caplog.text
+
+
+async def test_the_trusted_header_from_the_front_end_is_believed(
+    directory: MemoryUserDirectory,
+) -> None:
+    authenticator = TrustedHeaderAuthenticator(directory, HEADER, front_ends=["127.0.0.1"])
+    principal = await authenticator.principal(_request(headers={HEADER: ALICE}))
+    assert principal.user == "alice"
+
+
+def test_a_trusted_header_needs_a_front_end(directory: MemoryUserDirectory) -> None:
+    with pytest.raises(ValueError, match="front end"):
+        TrustedHeaderAuthenticator(directory, HEADER, front_ends=[])

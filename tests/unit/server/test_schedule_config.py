@@ -108,3 +108,18 @@ def test_a_write_step_needs_a_write_application(tmp_path: Path) -> None:
     driver.load(0.0)
     assert driver.sequences == {}
     assert "is read-only" in str(driver.problems[0])
+
+
+def test_trusted_front_ends_and_the_body_limit_come_from_the_server_table(tmp_path: Path) -> None:
+    path = tmp_path / "dynamo.toml"
+    path.write_text(
+        '[server]\ntrusted_dn_header = "X-SSL-Client-S-DN"\n'
+        'trusted_front_ends = ["10.0.0.5"]\nmax_body = 1000\n'
+    )
+    config = load_config(path)
+    assert config.trusted_front_ends == ("10.0.0.5",)
+    assert config.max_body == 1000
+    assert load_config(None).trusted_front_ends == ("127.0.0.1", "::1")
+    path.write_text('[server]\ntrusted_front_ends = "10.0.0.5"\n')
+    with pytest.raises(ConfigurationError, match="trusted_front_ends must be a list"):
+        load_config(path)

@@ -15,14 +15,15 @@ protected routes, public reads allowed).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
 
 from starlette.requests import Request
 
 from dynamo.api.auth.directory import UserDirectory
 from dynamo.api.auth.dn import normalize_dn, owner_dn_of_pem_chain, strip_proxy_components
-from dynamo.api.security import ANONYMOUS, Authenticator, Principal
+from dynamo.api.security import ANONYMOUS, Authenticator, Principal, UnauthenticatedError
 
 __all__ = [
     "TrustedHeaderAuthenticator",
@@ -30,6 +31,11 @@ __all__ = [
     "build_authenticator",
     "client_dn",
 ]
+
+log = logging.getLogger(__name__)
+
+LOOPBACK: Final = ("127.0.0.1", "::1")
+"""Where a trusted front end runs by default: on the same host."""
 
 
 def client_dn(scope: Mapping[str, Any]) -> str | None:
@@ -59,17 +65,27 @@ class TrustedHeaderAuthenticator:
 
     Legacy proxy components (``/CN=proxy``, ``/CN=limited proxy``) are stripped from the header's
     DN; a front end that accepts RFC 3820 proxies must send the owner's DN. Without the header,
-    ``fallback`` decides (default: anonymous). A malformed DN is a 400 (InvalidDnError).
+    ``fallback`` decides (default: anonymous). A malformed DN is a 400 (InvalidDnError). The
+    header is believed only from the addresses in ``front_ends`` (default: loopback, a front end
+    on the same host); from anywhere else it is a 401, and the attempt is logged.
     """
 
     def __init__(
-        self, directory: UserDirectory, header: str, *, fallback: Authenticator | None = None
+        self,
+        directory: UserDirectory,
+        header: str,
+        *,
+        fallback: Authenticator | None = None,
+        front_ends: Iterable[str] = LOOPBACK,
     ) -> None:
         if not header.strip():
             raise ValueError("the trusted DN header needs a name")
         self.directory = directory
         self.header = header.strip()
         self.fallback = fallback
+        self.front_ends = frozenset(front_ends)
+        if not self.front_ends:
+            raise ValueError("the trusted DN header needs the front end's address")
 
     async def principal(self, request: Request) -> Principal:
         value = request.headers.get(self.header)
@@ -77,15 +93,26 @@ class TrustedHeaderAuthenticator:
             if self.fallback is None:
                 return ANONYMOUS
             return await self.fallback.principal(request)
+        peer = request.client.host if request.client is not None else "unknown"
+        if peer not in self.front_ends:
+            log.warning("header %s sent by %s, which is not a trusted front end", self.header, peer)
+            raise UnauthenticatedError(
+                f"header {self.header} is only accepted from the front end, not from {peer}"
+            )
         return self.directory.principal_for(strip_proxy_components(normalize_dn(value)))
 
 
 def build_authenticator(
-    directory: UserDirectory, *, trusted_dn_header: str | None = None
+    directory: UserDirectory,
+    *,
+    trusted_dn_header: str | None = None,
+    front_ends: Iterable[str] = LOOPBACK,
 ) -> Authenticator:
     """The server's authenticator: the TLS client certificate, and, only when
-    ``trusted_dn_header`` is configured, that header first."""
+    ``trusted_dn_header`` is configured, that header first (from ``front_ends`` only)."""
     x509 = X509Authenticator(directory)
     if not trusted_dn_header:
         return x509
-    return TrustedHeaderAuthenticator(directory, trusted_dn_header, fallback=x509)
+    return TrustedHeaderAuthenticator(
+        directory, trusted_dn_header, fallback=x509, front_ends=front_ends
+    )
