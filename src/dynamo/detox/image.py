@@ -94,7 +94,11 @@ class ImageEditor:
                     sums = by_mask[replica.partition_mask] = [0, 0]
                 sums[0] += replica.size
                 sums[1] += block.size
-            _remove_identical(block.replicas, replica)
+            siblings = block.replicas
+            if siblings[0] is replica:  # inline: one call less per block replica
+                del siblings[0]
+            else:
+                _remove_identical(siblings, replica)
             if not every:
                 del block_map[block]
         if every:

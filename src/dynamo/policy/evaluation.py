@@ -72,14 +72,13 @@ class _Line:
     residual: Pred | None
     block_pred: Pred | None
     block_any: Pred | None  # block_pred on the whole frame, when that is a necessary test
+    decided_by_dataset: bool = False  # not block-level, no residual: set in __post_init__
+    decided_by_name: bool = False  # and no dataset-only conjunct either
 
-    @property
-    def decided_by_name(self) -> bool:
-        return self.dataset_only is None and self.decided_by_dataset
-
-    @property
-    def decided_by_dataset(self) -> bool:
-        return not self.block_level and self.residual is None
+    def __post_init__(self) -> None:
+        by_dataset = not self.block_level and self.residual is None
+        object.__setattr__(self, "decided_by_dataset", by_dataset)
+        object.__setattr__(self, "decided_by_name", by_dataset and self.dataset_only is None)
 
 
 def _is_name_conjunct(condition: Condition) -> bool:
