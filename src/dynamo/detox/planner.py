@@ -514,16 +514,16 @@ class _Planner:
             freed += size
             deleted_ids.add(id(br))
             append(
-                Deletion(
-                    dataset=dataset_name,
-                    block=br.block.name,
-                    site=site_name,
-                    size=size,
-                    num_files=br.num_files,
-                    is_custodial=br.is_custodial,
-                    last_update=br.last_update,
-                    line_id=line_id,
-                    whole_dataset_replica=emptied and index == last,
+                Deletion(  # positional: the fields in order, dataset to whole_dataset_replica
+                    dataset_name,
+                    br.block.name,
+                    site_name,
+                    size,
+                    br.num_files,
+                    br.is_custodial,
+                    br.last_update,
+                    line_id,
+                    emptied and index == last,
                 )
             )
         if emptied:

@@ -16,7 +16,12 @@ from dynamo.policy import (
 )
 from dynamo.policy.attributes import AGE_RELATIVE_TO_NEWEST
 from dynamo.producers import ProducerSources, build_producers
-from dynamo.producers.relative_age import BlockAgeProducer, BlockAges
+from dynamo.producers.relative_age import (
+    BlockAgeProducer,
+    BlockAges,
+    newest_per_replica,
+    newest_update,
+)
 from unit.policy.builders import DAY, NOW, Builder, block_name, replica_of
 
 A, B = "/A/X-v1/AOD", "/B/X-v1/AOD"
@@ -121,3 +126,9 @@ def test_an_empty_inventory_has_nothing_to_age() -> None:
 def test_block_age_refuses_bad_configuration(config: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         build_producers({"block_age": config}, ProducerSources())
+
+
+def test_the_newest_update_is_the_newest_of_the_per_replica_ones() -> None:
+    inventory = world()
+    assert newest_update(inventory) == max(newest_per_replica(inventory).values())
+    assert newest_update(Builder().build()) == 0
