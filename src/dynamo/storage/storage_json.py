@@ -129,20 +129,34 @@ def invert_rule(lfn: str, pfn: str, chain: str | None = None) -> Rule | None:
     return Rule(pattern, f"{before}$1{after}", chain=chain)
 
 
-def _entry(raw: dict[str, Any]) -> ProtocolEntry:
+def _entry(raw: object) -> ProtocolEntry:
+    if not isinstance(raw, dict):
+        raise ConfigurationError(f"a protocol entry must be an object, not {raw!r:.80}")
     protocol = raw.get("protocol")
     if not isinstance(protocol, str):
-        raise ConfigurationError(f"protocol entry without a protocol name: {raw!r}")
+        raise ConfigurationError(f"protocol entry without a protocol name: {raw!r:.200}")
     default_chain = raw.get("chain")
-    rules = tuple(
-        (str(rule["lfn"]), str(rule["pfn"]), rule.get("chain", default_chain))
-        for rule in raw.get("rules", ())
-    )
+    rules_raw = raw.get("rules", [])
+    if not isinstance(rules_raw, list):
+        raise ConfigurationError(f"protocol {protocol!r}: rules must be a list")
+    rules = []
+    for rule in rules_raw:
+        if not isinstance(rule, dict) or not {"lfn", "pfn"} <= set(rule):
+            raise ConfigurationError(
+                f"protocol {protocol!r}: a rule must be an object with lfn and pfn, "
+                f"not {rule!r:.120}"
+            )
+        chain = rule.get("chain", default_chain)
+        if chain is not None and not isinstance(chain, str):
+            raise ConfigurationError(f"protocol {protocol!r}: chain must be a protocol name")
+        rules.append((str(rule["lfn"]), str(rule["pfn"]), chain))
     prefix = raw.get("prefix")
+    if prefix is not None and not isinstance(prefix, str):
+        raise ConfigurationError(f"protocol {protocol!r}: prefix must be a string")
     if prefix is None and not rules:
         raise ConfigurationError(f"protocol {protocol!r} has neither prefix nor rules")
     return ProtocolEntry(
-        protocol, str(raw.get("access", "")), prefix, rules, raw.get("comment", "")
+        protocol, str(raw.get("access", "")), prefix, tuple(rules), str(raw.get("comment", ""))
     )
 
 
@@ -164,15 +178,25 @@ def _catalog(entries: Sequence[ProtocolEntry]) -> TrivialFileCatalog:
 def _volume(raw: dict[str, Any]) -> StorageVolume:
     try:
         site, volume = str(raw["site"]), str(raw["volume"])
-        entries = tuple(_entry(p) for p in raw["protocols"])
-    except (KeyError, TypeError) as exc:
+        protocols = raw["protocols"]
+    except KeyError as exc:
         raise ConfigurationError(f"storage.json volume lacks {exc}: {raw!r:.200}") from exc
+    if not isinstance(protocols, list):
+        raise ConfigurationError(f"{site} {volume}: protocols must be a list")
+    fts = raw.get("fts", [])
+    if not isinstance(fts, list):
+        raise ConfigurationError(f"{site} {volume}: fts must be a list")
     try:
+        entries = tuple(_entry(p) for p in protocols)
         catalog = _catalog(entries)
     except ConfigurationError as exc:
         raise ConfigurationError(f"{site} {volume}: {exc}") from exc
+    except re.error as exc:
+        raise ConfigurationError(
+            f"{site} {volume}: a rule is not a regular expression: {exc}"
+        ) from exc
     return StorageVolume(
-        site, volume, str(raw.get("type", "")), raw.get("rse"), tuple(raw.get("fts", ())),
+        site, volume, str(raw.get("type", "")), raw.get("rse"), tuple(fts),
         entries, catalog,
     )  # fmt: skip
 
