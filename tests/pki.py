@@ -102,7 +102,11 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
 
 
 def _builder(
-    subject: x509.Name, issuer: x509.Name, key: ec.EllipticCurvePrivateKey, serial: int
+    subject: x509.Name,
+    issuer: x509.Name,
+    key: ec.EllipticCurvePrivateKey,
+    serial: int,
+    valid: tuple[dt.datetime, dt.datetime] = (_EPOCH, _LATER),
 ) -> x509.CertificateBuilder:
     return (
         x509.CertificateBuilder()
@@ -110,8 +114,8 @@ def _builder(
         .issuer_name(issuer)
         .public_key(key.public_key())
         .serial_number(serial)
-        .not_valid_before(_EPOCH)
-        .not_valid_after(_LATER)
+        .not_valid_before(valid[0])
+        .not_valid_after(valid[1])
     )
 
 
@@ -154,11 +158,17 @@ def _usage(*, cert_sign: bool = False) -> x509.KeyUsage:
 
 
 def _end_entity(
-    ca: Identity, dn: str, serial: int, directory: Path, *, host: bool = False
+    ca: Identity,
+    dn: str,
+    serial: int,
+    directory: Path,
+    *,
+    host: bool = False,
+    valid: tuple[dt.datetime, dt.datetime] = (_EPOCH, _LATER),
 ) -> Identity:
     key = _key()
     builder = (
-        _builder(_name(dn), ca.certificate.subject, key, serial)
+        _builder(_name(dn), ca.certificate.subject, key, serial, valid)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_usage(), critical=True)
         .add_extension(
@@ -177,6 +187,18 @@ def _end_entity(
             x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
         )
     return _write(directory, builder.sign(ca.key, hashes.SHA256()), key, dn)
+
+
+def user_valid_between(
+    grid: Pki, name: str, not_before: dt.datetime, not_after: dt.datetime
+) -> Identity:
+    """A user certificate from the grid's CA valid only between the two dates (to test expired
+    and not-yet-valid certificates)."""
+    serial = 5000 + len(name) + int(not_before.timestamp()) % 1000
+    directory = grid.root / "users" / f"{name}-{not_before:%Y%m%d}"
+    return _end_entity(
+        grid.ca, user_dn(name, 900), serial, directory, valid=(not_before, not_after)
+    )
 
 
 def _proxy(owner: Identity, serial: int) -> Identity:

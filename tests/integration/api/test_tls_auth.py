@@ -3,6 +3,7 @@ proxies; anonymous reads, 401 for anonymous writes, 403 naming the missing role.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import subprocess
@@ -164,3 +165,24 @@ def test_a_client_without_a_certificate_gets_401_on_writes(grid: pki.Pki, server
         with pytest.raises(ApiError) as error:
             client.post("/inject", {})
     assert (error.value.status, error.value.code) == (401, "unauthenticated")
+
+
+@pytest.mark.parametrize(
+    ("name", "valid"),
+    [
+        (
+            "expired",
+            (dt.datetime(2020, 1, 1, tzinfo=dt.UTC), dt.datetime(2021, 1, 1, tzinfo=dt.UTC)),
+        ),
+        ("early", (dt.datetime(2098, 1, 1, tzinfo=dt.UTC), dt.datetime(2099, 1, 1, tzinfo=dt.UTC))),
+    ],
+)
+def test_an_expired_or_not_yet_valid_certificate_is_refused_at_the_handshake(
+    grid: pki.Pki, server: str, name: str, valid: tuple[dt.datetime, dt.datetime]
+) -> None:
+    user = pki.user_valid_between(grid, name, *valid)
+    command = ["curl", "-sS", "--capath", str(grid.ca_dir), "--cert", str(user.cert_path)]
+    command += ["--key", str(user.key_path), f"{server}/api/v1/whoami"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode != 0, done.stdout
+    assert '"authenticated"' not in done.stdout
