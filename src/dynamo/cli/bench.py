@@ -496,13 +496,16 @@ def userdata(
     ] = None,
     files: Annotated[int, typer.Option("--files")] = 5_000,
     clients: Annotated[int, typer.Option("--clients", help="Concurrent clients.")] = 8,
+    confirm_only: Annotated[
+        bool, typer.Option("--confirm-only", help="Time the confirmations only.")
+    ] = False,
     json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Confirmed user-data injections per second through the API (location + confirmation)."""
     from dynamo.bench.userdata import bench_userdata
 
     try:
-        report = bench_userdata(db, files=files, clients=clients)
+        report = bench_userdata(db, files=files, clients=clients, confirm_only=confirm_only)
     except DynamoError as exc:
         fail(exc)
     if json:
