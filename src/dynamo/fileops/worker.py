@@ -16,6 +16,11 @@ Per task:
 - deletion: ``delete``; a file already absent counts as done.
 
 On SQLite only one worker may run (:class:`SqliteWorkerLock`, a lock file beside the DB).
+
+When the database fails (restarting, refusing connections), the worker logs it and tries again
+with a growing delay (up to ``MAX_RETRY_DELAY``); a batch it could not finish is taken over by
+whoever claims it after ``stale_after`` (copies are to temporary names, so a repeat is safe).
+With ``once``, a database failure ends the run with a StoreError.
 """
 
 from __future__ import annotations
@@ -33,8 +38,9 @@ from dataclasses import dataclass
 from typing import IO
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
-from dynamo.errors import ConfigurationError
+from dynamo.errors import ConfigurationError, StoreError
 from dynamo.fileops.endpoints import Endpoints
 from dynamo.fileops.errors import UNKNOWN_ERRNO, errno_from_message, errno_of_storage_error
 from dynamo.fileops.ports import OpKind, TaskResult, TaskStatus
@@ -50,6 +56,7 @@ from dynamo.fileops.standalone import (
     start_task,
 )
 from dynamo.storage import StorageBackend, StorageError, StorageNotFound, copy_file
+from dynamo.store.sqlops import driver_message
 
 __all__ = ["PART_MARKER", "SqliteWorkerLock", "Worker", "WorkerOptions"]
 
@@ -57,6 +64,10 @@ log = logging.getLogger(__name__)
 
 PART_MARKER = ".dynamo-part-"
 """What the storage adapters put in a temporary file's name (``<target>.dynamo-part-<id>``)."""
+
+
+MAX_RETRY_DELAY = 60.0
+"""Seconds: the longest wait between two tries at a failing database."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -127,22 +138,37 @@ class Worker:
 
     def run(self, *, once: bool = False) -> int:
         """Work until stopped (or, with ``once``, until the queue is empty); returns the
-        number of batches handled."""
+        number of batches handled. Database failures are retried (module docstring)."""
         handled = 0
+        failures = 0
         while not self.stop.is_set():
-            batch = claim_batch(
-                self.engine,
-                self.options.worker_id,
-                now=self._clock(),
-                stale_after=self.options.stale_after,
-            )
-            if batch is None:
+            try:
+                batch = claim_batch(
+                    self.engine,
+                    self.options.worker_id,
+                    now=self._clock(),
+                    stale_after=self.options.stale_after,
+                )
+                if batch is None:
+                    if once:
+                        break
+                    self.stop.wait(self.options.poll_interval)
+                    continue
+                self.run_batch(batch)
+                handled += 1
+                failures = 0
+            except SQLAlchemyError as exc:
                 if once:
-                    break
-                self.stop.wait(self.options.poll_interval)
-                continue
-            self.run_batch(batch)
-            handled += 1
+                    raise StoreError(f"the database failed: {driver_message(exc)}") from exc
+                failures += 1
+                delay = min(MAX_RETRY_DELAY, max(0.1, self.options.poll_interval) * 2**failures)
+                log.warning(
+                    "%s: the database failed (%s); trying again in %.1f s",
+                    self.options.worker_id,
+                    driver_message(exc),
+                    delay,
+                )
+                self.stop.wait(delay)
         return handled
 
     def run_batch(self, batch: ClaimedBatch) -> None:
@@ -177,7 +203,13 @@ class Worker:
 
     def _beat(self, batch_id: int, finished: threading.Event) -> None:
         while not finished.wait(self.options.heartbeat_interval):
-            if not heartbeat(self.engine, batch_id, self.options.worker_id, now=self._clock()):
+            try:
+                alive = heartbeat(self.engine, batch_id, self.options.worker_id, now=self._clock())
+            except SQLAlchemyError as exc:
+                log.warning("%s: heartbeat of batch %d failed: %s", self.options.worker_id,
+                            batch_id, driver_message(exc))  # fmt: skip
+                continue
+            if not alive:
                 log.warning("%s: lost batch %d", self.options.worker_id, batch_id)
                 return
 
