@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from dynamo.detox.collector import collector_paused
 from dynamo.detox.history import deletion_rows, last_policy, record_cycle, record_failed_cycle
 from dynamo.detox.plan import DetoxOptions, DetoxPlan
 from dynamo.detox.planner import plan
@@ -153,7 +154,36 @@ def run_cycle(
 ) -> CycleResult:
     """Plan one cycle of ``source.partition`` on ``inventory`` and record it (see the module
     docstring). ``inventory`` must be private to the caller: changed partition definitions are
-    applied to it before planning."""
+    applied to it before planning. The cyclic garbage collector is paused meanwhile
+    (:mod:`dynamo.detox.collector`)."""
+    with collector_paused():
+        return _run_cycle(
+            inventory,
+            source,
+            now=now,
+            engine=engine,
+            producers=producers,
+            base_dir=base_dir,
+            options=options,
+            dry_run=dry_run,
+            run_id=run_id,
+            retention=retention,
+        )
+
+
+def _run_cycle(
+    inventory: Inventory,
+    source: PolicySource,
+    *,
+    now: int,
+    engine: Engine | None,
+    producers: Mapping[str, Mapping[str, Any]] | None,
+    base_dir: Path | None,
+    options: DetoxOptions | None,
+    dry_run: bool,
+    run_id: int | None,
+    retention: Retention | None,
+) -> CycleResult:
     options = options or DetoxOptions()
     started = time.time()
     seconds: dict[str, float] = {}

@@ -18,7 +18,8 @@ occupancy, the replicas at the same site: only those are re-evaluated (the origi
 everything; ``DetoxOptions.full_reevaluation`` still does, for tests). Candidates wait in one heap
 per site, so no step sorts the population.
 
-The planner works on the inventory it is given: it unlinks the block replicas it deletes, so
+The cyclic garbage collector is paused while planning (:mod:`dynamo.detox.collector`). The
+planner works on the inventory it is given: it unlinks the block replicas it deletes, so
 that derived quantities see the state after each step, and links them back in their original
 order before returning. The inventory is unchanged afterwards; nothing else may use it meanwhile.
 """
@@ -32,6 +33,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from operator import attrgetter
 
+from dynamo.detox.collector import collector_paused
 from dynamo.detox.image import ImageEditor
 from dynamo.detox.plan import (
     SAFETY_LINE,
@@ -167,6 +169,10 @@ class _Planner:
     # ------------------------------------------------------------------ driver
 
     def run(self) -> DetoxPlan:
+        with collector_paused():
+            return self._run()
+
+    def _run(self) -> DetoxPlan:
         try:
             self._find_sites()
             self._evaluate(self._all_replicas())
@@ -394,7 +400,7 @@ class _Planner:
         if has_delete:
             heapq.heappush(self.deletes, (replica.site.name, name, entry.version, ident))
         if has_candidate and state.triggered:
-            key = self.policy.order_key(replica, self.ctx)
+            key = self.policy.order_key(replica, self.ctx, inside)
             tie = zlib.crc32(f"{self.options.seed}:{name}".encode())
             heapq.heappush(state.candidates, (key, tie, name, entry.version, ident))
 

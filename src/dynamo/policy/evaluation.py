@@ -297,9 +297,15 @@ class CompiledPolicy:
             frame.cache.clear()
         raise AssertionError("a policy always has a default decision")  # pragma: no cover
 
-    def order_key(self, replica: DatasetReplica, ctx: EvaluationContext) -> tuple[float, ...]:
-        """The deletion order key, sorted ascending: ``Order`` values, decreasing ones negated."""
-        frame = Frame.of_replica(ctx, replica)
+    def order_key(
+        self,
+        replica: DatasetReplica,
+        ctx: EvaluationContext,
+        block_replicas: list[BlockReplica] | None = None,
+    ) -> tuple[float, ...]:
+        """The deletion order key, sorted ascending: ``Order`` values, decreasing ones negated.
+        ``block_replicas`` as for :meth:`evaluate`."""
+        frame = Frame.of_replica(ctx, replica, block_replicas)
         return tuple(
             -float(v.get(frame)) if down else float(v.get(frame)) for v, down in self._order
         )
