@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from fastapi import FastAPI
 
 from doubles import HeaderTestAuthenticator
 from dynamo.api.app import create_app
@@ -50,6 +51,7 @@ class World:
     service: InventoryService
     userdata: UserDataService
     roots: dict[str, Path]
+    app: FastAPI
 
     async def locate(
         self, name: str, site: str, *, headers: dict[str, str] = ALICE, **body: Any
@@ -110,5 +112,5 @@ async def make_world(
         for site in SITES:
             done = await client.put(f"{API}/quotas/{site}", json={"quota": quota}, headers=ADMIN)
             assert done.status_code == 200, done.text
-        yield World(client, store, service, app.state.userdata, roots)
+        yield World(client, store, service, app.state.userdata, roots, app)
     store.close()

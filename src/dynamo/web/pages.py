@@ -7,7 +7,7 @@ its occupancy before and after every Detox cycle, with the watermarks), ``/detox
 ``/detox/cycles/{id}`` (per site protected / kept / deleted; decisions filtered in place by
 site and dataset, each with the policy line that decided it). Fragments that htmx swaps in
 are served under the same paths with ``/table`` or ``/decisions``. Transfers and
-consistency: :mod:`dynamo.web.operations`.
+consistency: :mod:`dynamo.web.operations`; user data: :mod:`dynamo.web.userdata`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from dynamo.store import (
     list_cycles,
     site_history,
 )
-from dynamo.web import operations, rendering, views
+from dynamo.web import operations, rendering, userdata, views
 from dynamo.web.rendering import HERE, missing, page
 
 __all__ = ["install_pages"]
@@ -188,3 +188,4 @@ def install_pages(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(router)
     app.include_router(operations.router)
+    app.include_router(userdata.router)
