@@ -6,6 +6,11 @@ these, so a subscription whose every source last failed with one of them is held
 (``all_failed``). -1 (the backend could not tell, or submission failed) counts as irrecoverable
 too, as in the original; anything else (timeouts, unreachable servers) is retried.
 
+Departure: a full destination (``ENOSPC``, ``EDQUOT``) is retried, not held. It is no fault of
+the source, and the room comes back by itself (Detox deletes down to the low watermark, a site
+admin adds disk): holding the subscription until an operator releases it, as the original did,
+would leave the transfer stuck long after the disk has room again.
+
 Backends that only have a message use :func:`errno_from_message`, a table of phrases seen in
 storage and transfer-service messages (matched case-insensitively, first match wins).
 """
@@ -51,7 +56,6 @@ IRRECOVERABLE_ERRNOS: frozenset[int] = frozenset(
         errno.E2BIG,
         errno.ENOTDIR,
         errno.EFBIG,
-        errno.ENOSPC,
         errno.EROFS,
         errno.EPROTONOSUPPORT,
         errno.ECANCELED,

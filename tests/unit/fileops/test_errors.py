@@ -19,7 +19,7 @@ from dynamo.storage.errors import (
     [
         (errno.ENOENT, True),
         (errno.EIO, True),
-        (errno.ENOSPC, True),
+        (errno.ENOSPC, False),  # the destination gets room again: retried
         (errno.EKEYEXPIRED, True),
         (-1, True),
         (errno.ETIMEDOUT, False),
