@@ -132,6 +132,8 @@ def serve(
             catalogs=catalogs,
             node=node,
             max_body=settings.max_body,
+            endpoints=settings.fileops.endpoints,
+            userdata_options=settings.userdata,
         )
         install_pages(app)
         server_config = uvicorn_config(app, settings, log_level="info")

@@ -28,6 +28,10 @@ url = "root://xrootd.example.org:1094//data"
 [consistency]                  # see dynamo.consistency.config
 [dealer]
 config = "dealer_config.json"  # the Dealer's configuration (CMS JSON shape; default: built in)
+[userdata]                     # user data: see dynamo.userdata.options
+max_files_per_block = 100      # a user block is closed at this many files
+warn_at = 0.60                 # the UserData partition warns from this occupancy ...
+alarm_at = 0.75                # ... and alarms from this one
 ```
 """
 
@@ -46,6 +50,7 @@ from dynamo.detox import DetoxConfig
 from dynamo.errors import ConfigurationError
 from dynamo.fileops.config import FileOpsConfig, fileops_config_from
 from dynamo.server.schedconfig import SchedulerConfig
+from dynamo.userdata import UserDataOptions, userdata_options_from
 
 __all__ = ["ServerConfig", "load_config"]
 
@@ -105,6 +110,7 @@ class ServerConfig:
     fileops: FileOpsConfig = field(default_factory=FileOpsConfig)
     consistency: ConsistencyConfig = field(default_factory=ConsistencyConfig)
     dealer: DealerConfig = field(default_factory=DealerConfig)
+    userdata: UserDataOptions = field(default_factory=UserDataOptions)
 
     @property
     def uses_tls(self) -> bool:
@@ -154,7 +160,9 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-_TABLES = frozenset({"scheduler", "catalogs", "detox", "fileops", "consistency", "dealer"})
+_TABLES = frozenset(
+    {"scheduler", "catalogs", "detox", "fileops", "consistency", "dealer", "userdata"}
+)
 """Fields of ServerConfig read from tables of their own, not from ``[server]``."""
 
 
@@ -194,6 +202,7 @@ def load_config(path: Path | None) -> ServerConfig:
         data.get("consistency", {}), where=f"{path}: [consistency]"
     )
     dealer = _dealer(data.get("dealer", {}), path)
+    userdata = userdata_options_from(data.get("userdata", {}), where=str(path))
     try:
         return ServerConfig(
             **section,
@@ -203,6 +212,7 @@ def load_config(path: Path | None) -> ServerConfig:
             fileops=fileops,
             consistency=consistency,
             dealer=dealer,
+            userdata=userdata,
         )
     except TypeError as exc:
         raise ConfigurationError(f"{path}: {exc}") from exc
