@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -25,6 +26,7 @@ from dynamo.cli.remote import JsonOption, ServerOption, call, show_table, when
 from dynamo.errors import DynamoError
 from dynamo.fileops.endpoints import open_storage
 from dynamo.storage import adler32_file
+from dynamo.userdata import PassSummary
 from dynamo.userdata.naming import parse_dataset
 
 __all__ = ["userdata_app"]
@@ -246,27 +248,47 @@ def quota(
 @userdata_app.command()
 def run(
     db: Annotated[str, typer.Option(help="Database URL of the inventory.")],
-    config: Annotated[Path | None, typer.Option(help="Server configuration ([storage.*]).")] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Server configuration ([storage.*], [userdata]).")
+    ] = None,
+    every: Annotated[
+        float | None, typer.Option(help="Run a pass every this many seconds (default: once).")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """One background pass: imports, consolidation steps, deletions of deleted datasets."""
-    from dynamo.fileops.config import load_fileops_config
+    """Background passes: imports, consolidation steps, deletions of deleted datasets. Between
+    passes the inventory catches up with the log (what the server and others committed)."""
     from dynamo.policy import partition_compiler
+    from dynamo.server.config import load_config
     from dynamo.server.service import InventoryService
     from dynamo.store import SqlInventoryStore
     from dynamo.userdata import UserDataService
 
     try:
-        endpoints = load_fileops_config(config).endpoints
+        settings = load_config(config)
         store = SqlInventoryStore.open(db)
-        try:
-            service = InventoryService.load(store, partition_compiler=partition_compiler())
-            userdata = UserDataService(service, store.engine, endpoints)
-            summary = asyncio.run(userdata.run_once())
-        finally:
-            store.close()
     except DynamoError as exc:
         fail(exc)
+    try:
+        service = InventoryService.load(store, partition_compiler=partition_compiler())
+        userdata = UserDataService(
+            service, store.engine, settings.fileops.endpoints, settings.userdata
+        )
+        while True:
+            for seq, changeset in store.read_log(service.seq):
+                service.apply_logged(seq, changeset)
+            summary = asyncio.run(userdata.run_once())
+            _report_pass(summary, as_json)
+            if every is None:
+                return
+            time.sleep(every)
+    except DynamoError as exc:
+        fail(exc)
+    finally:
+        store.close()
+
+
+def _report_pass(summary: PassSummary, as_json: bool) -> None:
     result = {
         "imported": summary.imported,
         "import_failures": summary.import_failures,
