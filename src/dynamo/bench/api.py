@@ -188,6 +188,17 @@ class _Connection:
 
     async def get(self, target: str) -> int:
         self.writer.write(f"GET {target} HTTP/1.1\r\nHost: bench\r\n\r\n".encode())
+        return await self._answer()
+
+    async def post(self, target: str, body: bytes, headers: dict[str, str]) -> int:
+        lines = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        head = (
+            f"POST {target} HTTP/1.1\r\nHost: bench\r\nContent-Length: {len(body)}\r\n{lines}\r\n"
+        )
+        self.writer.write(head.encode() + body)
+        return await self._answer()
+
+    async def _answer(self) -> int:
         head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head[9:12])
         length = 0
@@ -303,6 +314,7 @@ def _grant_bench_user(url: str) -> None:
     with contextlib.suppress(UserExistsError):  # a previous bench registered it
         directory.add_user("dynamo-bench", _DN)
     directory.grant("dynamo-bench", Role.OPERATOR, Target.APPLICATION)
+    directory.grant("dynamo-bench", Role.OPERATOR, Target.INVENTORY)
 
 
 async def _measure(

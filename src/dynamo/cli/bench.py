@@ -25,6 +25,7 @@ from dynamo.bench.loadbench import LoadReport, measure_load, store_loader
 from dynamo.bench.policy import bench_policy
 from dynamo.bench.replication import bench_replication
 from dynamo.bench.scales import SCALES, scale_named
+from dynamo.bench.soak import bench_soak
 from dynamo.bench.storage import bench_list, bench_pfn
 from dynamo.cli.dealer import bench as dealer_bench
 from dynamo.cli.output import fail, print_json
@@ -353,6 +354,44 @@ def api(
         f"{report['requests']:,} requests in {report['seconds']} s from {clients} clients: "
         f"[bold]{report['requests_per_second']:,} req/s, p50 {report['p50_ms']} ms, "
         f"p99 {report['p99_ms']} ms[/bold], {report['errors']} errors"
+    )
+
+
+@bench_app.command("soak")
+def soak(
+    db: RequiredDb,
+    policy: Annotated[Path, typer.Option("--policy", help="The Detox policy run meanwhile.")],
+    partitions: Annotated[
+        Path | None, typer.Option("--partitions", help="The partitions file of the policy.")
+    ] = None,
+    clients: Annotated[int, typer.Option("--clients", min=1, help="Concurrent clients.")] = 16,
+    duration: Annotated[float, typer.Option("--duration", help="Seconds of load.")] = 600.0,
+    inject_share: Annotated[
+        float, typer.Option("--inject-share", help="Share of requests that inject.")
+    ] = 0.1,
+    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Sustained reads and injections with Detox and Dealer running; memory sampled."""
+    try:
+        report = bench_soak(
+            db,
+            policy=policy,
+            partitions=partitions,
+            clients=clients,
+            duration=duration,
+            inject_share=inject_share,
+        )
+    except DynamoError as exc:
+        fail(exc)
+    if json:
+        print_json(report)
+        return
+    Console().print(
+        f"{report['requests']:,} requests ({report['injections']:,} injections) in "
+        f"{report['seconds']} s from {clients} clients: [bold]{report['requests_per_second']:,} "
+        f"req/s, p50 {report['p50_ms']} ms, p99 {report['p99_ms']} ms, {report['errors']} "
+        f"errors[/bold]; server RSS {report['rss_mb_start']} -> max {report['rss_mb_max']} -> "
+        f"{report['rss_mb_end']} MB; background runs {report['background_runs']}"
     )
 
 
