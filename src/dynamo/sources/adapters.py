@@ -1,0 +1,114 @@
+"""Adapters of the source ports: one JSON document from a file, or JSON over HTTP.
+
+:class:`JsonFileSource` reads the whole document (``docs/sources.md``) from a path; it has no
+notion of ``since``: an incremental sync from a file takes the file as the delta.
+:class:`HttpJsonSource` asks ``GET {base}/{section}?since=T`` for each section; each answer is
+a document of the same schema holding that section (and ``deleted`` for incremental reads).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+import httpx
+import orjson
+
+from dynamo.sources.records import Snapshot
+from dynamo.sources.schema import SourceError, SourceFormatError, parse_document
+
+__all__ = ["HttpJsonSource", "JsonFileSource", "open_source"]
+
+DEFAULT_TIMEOUT: Final = 60.0
+
+
+class JsonFileSource:
+    """A Source reading one JSON document from ``path`` (read once per instance)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.name = str(path)
+        self._snapshot: Snapshot | None = None
+
+    def _document(self) -> Snapshot:
+        if self._snapshot is None:
+            try:
+                data = orjson.loads(self.path.read_bytes())
+            except OSError as exc:
+                raise SourceError(f"cannot read {self.path}: {exc}") from exc
+            except orjson.JSONDecodeError as exc:
+                raise SourceFormatError(f"{self.path}: not JSON: {exc}") from exc
+            self._snapshot = parse_document(data)
+        return self._snapshot
+
+    def _only(self, section: str) -> Snapshot:
+        whole = self._document()
+        if section not in whole.sections:
+            return Snapshot(as_of=whole.as_of)
+        return whole.only(section)
+
+    def catalog(self, since: int | None) -> Snapshot:
+        return self._only("datasets")
+
+    def replicas(self, since: int | None) -> Snapshot:
+        return self._only("replicas")
+
+    def sites(self) -> Snapshot:
+        return self._only("sites")
+
+    def groups(self) -> Snapshot:
+        return self._only("groups")
+
+    def popularity(self, since: int | None) -> Snapshot:
+        return self._only("popularity")
+
+
+class HttpJsonSource:
+    """A Source over JSON-over-HTTP; ``client`` may carry a MockTransport in tests."""
+
+    def __init__(self, base_url: str, *, client: httpx.Client | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.name = self.base_url
+        self._client = client or httpx.Client(timeout=DEFAULT_TIMEOUT)
+
+    def _get(self, section: str, since: int | None) -> Snapshot:
+        url = f"{self.base_url}/{section}"
+        params = {} if since is None else {"since": str(since)}
+        try:
+            response = self._client.get(url, params=params)
+            response.raise_for_status()
+            data = orjson.loads(response.content)
+        except httpx.HTTPError as exc:
+            raise SourceError(f"{url}: {exc}") from exc
+        except orjson.JSONDecodeError as exc:
+            raise SourceFormatError(f"{url}: not JSON: {exc}") from exc
+        whole = parse_document(data)
+        return whole.only(section) if section in whole.sections else whole
+
+    def catalog(self, since: int | None) -> Snapshot:
+        return self._get("datasets", since)
+
+    def replicas(self, since: int | None) -> Snapshot:
+        return self._get("replicas", since)
+
+    def sites(self) -> Snapshot:
+        return self._get("sites", None)
+
+    def groups(self) -> Snapshot:
+        return self._get("groups", None)
+
+    def popularity(self, since: int | None) -> Snapshot:
+        return self._get("popularity", since)
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def open_source(spec: str) -> JsonFileSource | HttpJsonSource:
+    """The adapter for ``spec``: an http(s) URL, else a JSON file path."""
+    if spec.startswith(("http://", "https://")):
+        return HttpJsonSource(spec)
+    path = Path(spec)
+    if not path.is_file():
+        raise SourceError(f"no such source file: {spec}")
+    return JsonFileSource(path)
