@@ -94,11 +94,13 @@ class ImageEditor:
                     sums = by_mask[replica.partition_mask] = [0, 0]
                 sums[0] += replica.size
                 sums[1] += block.size
-            siblings = block.replicas
-            if siblings[0] is replica:  # inline: one call less per block replica
-                del siblings[0]
+            siblings = block.replicas  # remove by identity: no natural-key comparisons
+            for index, each in enumerate(siblings):
+                if each is replica:
+                    del siblings[index]
+                    break
             else:
-                _remove_identical(siblings, replica)
+                raise ValueError(f"{replica!r} is not linked to its block")
             if not every:
                 del block_map[block]
         if every:
@@ -148,15 +150,6 @@ class ImageEditor:
         self._site_maps.clear()
         self._usages.clear()
         self._block_replicas = self._dataset_replicas = self._edits = 0
-
-
-def _remove_identical(replicas: list[BlockReplica], replica: BlockReplica) -> None:
-    """``replicas.remove(replica)`` by identity: no natural-key comparisons on the way."""
-    for index, each in enumerate(replicas):
-        if each is replica:
-            del replicas[index]
-            return
-    raise ValueError(f"{replica!r} is not linked to its block")
 
 
 def _reorder(live: dict[K, V], original: dict[K, V]) -> None:
