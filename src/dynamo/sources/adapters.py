@@ -3,7 +3,8 @@
 :class:`JsonFileSource` reads the whole document (``docs/sources.md``) from a path; it has no
 notion of ``since``: an incremental sync from a file takes the file as the delta.
 :class:`HttpJsonSource` asks ``GET {base}/{section}?since=T`` for each section; each answer is
-a document of the same schema holding that section (and ``deleted`` for incremental reads).
+a document of the same schema holding that section (and ``deleted`` for incremental reads);
+a 404 means the source does not serve the section (it then takes no part in the sync).
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ class HttpJsonSource:
         params = {} if since is None else {"since": str(since)}
         try:
             response = self._client.get(url, params=params)
+            if response.status_code == 404:
+                return Snapshot()  # a section this source does not serve
             response.raise_for_status()
             data = orjson.loads(response.content)
         except httpx.HTTPError as exc:
