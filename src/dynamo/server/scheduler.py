@@ -57,6 +57,7 @@ from dynamo.server.schedconfig import SchedulerConfig
 from dynamo.server.schedule import Pending, admit
 from dynamo.server.schedules import ScheduleDriver, ScheduleView
 from dynamo.server.service import InventoryService
+from dynamo.server.sync_app import SyncApp
 from dynamo.store import SideWrite, SqlInventoryStore, make_engine
 from dynamo.store.appruns import AppRun, RunMode, RunStatus, RunStore, SqlRunStore
 
@@ -419,6 +420,7 @@ def build_scheduler(
         registry.register(DetoxApp(detox or DetoxConfig(), lambda: make_engine(url)))
         registry.register(UpdaterApp(lambda: make_engine(url)))
         registry.register(DealerApp(lambda: make_engine(url), dealer or DealerConfig()))
+        registry.register(SyncApp(lambda: make_engine(url)))
         files = fileops or FileOpsConfig()
         registry.register(FileOpsManagerApp(lambda: make_engine(url), files))
         registry.register(
