@@ -3,7 +3,8 @@
 SOURCE is an http(s) URL of a JSON-over-HTTP source or the path of a JSON file, both in the
 schema of ``docs/sources.md``. Without ``--since`` the sync is full (deletes by absence,
 within the sections the source provides); with it, incremental. The ChangeSet is committed
-whole, or not at all; conflicts are listed with their resolution.
+whole, or not at all; conflicts are listed with their resolution. The accesses of a
+``popularity`` section are recorded after the commit (not in a dry run).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from rich.table import Table
 from dynamo.cli.output import DbOption, fail, print_json
 from dynamo.errors import DynamoError
 from dynamo.policy import partition_compiler
-from dynamo.sources import SyncResult, open_source, run_sync
+from dynamo.sources import SyncResult, open_source, record_popularity, run_sync
 from dynamo.store import SqlInventoryStore
 
 __all__ = ["sync_app"]
@@ -50,6 +51,8 @@ def run(
             result = run_sync(
                 adapter, store, inventory, since=since, dry_run=dry_run, default_group=group
             )
+            if not dry_run:
+                record_popularity(store.engine, result.accesses)
         finally:
             store.close()
     except DynamoError as exc:

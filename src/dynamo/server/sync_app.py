@@ -27,7 +27,7 @@ from sqlalchemy import Engine
 
 from dynamo.errors import ConfigurationError
 from dynamo.server.applications import AppContext, AppResult
-from dynamo.sources import SyncResult, open_source, plan_from_source
+from dynamo.sources import SyncResult, open_source, plan_from_source, record_popularity
 from dynamo.store import SqlInventoryStore
 
 __all__ = ["SyncApp"]
@@ -60,6 +60,8 @@ class SyncApp:
                 store=catalog,
                 default_group=None if group is None else str(group),
             )
+            if not dry_run:
+                record_popularity(engine, accesses)
         finally:
             engine.dispose()
         result = SyncResult(source.name, plan, since, None, accesses)

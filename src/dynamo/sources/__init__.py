@@ -32,7 +32,7 @@ from dynamo.sources.records import (
     SourceSite,
 )
 from dynamo.sources.schema import SourceError, SourceFormatError, parse_document
-from dynamo.sources.service import SyncResult, plan_from_source, run_sync
+from dynamo.sources.service import SyncResult, plan_from_source, record_popularity, run_sync
 
 __all__ = [
     "CatalogSource",
@@ -64,5 +64,6 @@ __all__ = [
     "plan_from_source",
     "plan_sync",
     "read_snapshot",
+    "record_popularity",
     "run_sync",
 ]

@@ -26,6 +26,7 @@ NAMES = (
 SITES = ("T2_US_MIT", "T2_CH_CERN", "T1_US_FNAL_Disk")
 GB = 10**9
 AS_OF = 1_700_000_000
+DAY0 = AS_OF - AS_OF % 86_400
 
 
 def dataset(name: str, index: int) -> dict[str, Any]:
@@ -71,6 +72,10 @@ class Upstream:
                 replica(NAMES[0], "T2_CH_CERN"),
                 replica(NAMES[1], "T2_US_MIT"),
                 replica(NAMES[2], "T1_US_FNAL_Disk"),
+            ],
+            "popularity": [
+                {"dataset": NAMES[0], "site": "T2_US_MIT", "day": DAY0, "accesses": 7},
+                {"dataset": NAMES[1], "site": "T2_US_MIT", "day": DAY0, "accesses": 3},
             ],
         }
         self.requests: list[str] = []

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from dynamo.cli.main import app
 from dynamo.model import DatasetStatus
 from dynamo.policy import partition_compiler
-from dynamo.store import SqlInventoryStore
+from dynamo.store import SqlInventoryStore, dataset_access_summary, make_engine
 from integration.sources.conftest import AS_OF, NAMES, Upstream, dataset, replica
 from unit.policy.builders import POLICIES
 
@@ -45,6 +45,13 @@ def test_a_full_import_then_an_incremental_sync_then_a_detox_dry_run(
     first = sync(url, db)
     assert first["mode"] == "full"
     assert first["conflicts"] == []
+    assert first["accesses_read"] == 2
+    engine = make_engine(db)
+    try:
+        accesses = {name: n for name, _last, n in dataset_access_summary(engine, since=0)}
+    finally:
+        engine.dispose()
+    assert accesses == {NAMES[0]: 7, NAMES[1]: 3}
     assert first["counts"]["upsert_dataset"] == 3
     assert first["counts"]["upsert_file"] == 24
     assert replicas(db) == {
