@@ -154,7 +154,10 @@ class _Planner:
         self.states: dict[int, _SiteState] = {}  # by id(site): no natural-key hashing
         self.unlinked: set[int] = set()  # ids of the dataset replicas the plan unlinked
         self.entries: dict[int, _Entry] = {}
-        self.deletes: list[tuple[str, str, int, int]] = []  # (site, dataset, version, id)
+        # (place, version, id): place orders replicas by (site name, dataset name), see _place
+        self.deletes: list[tuple[int, int, int]] = []
+        self.site_ranks: dict[int, int] = {}  # id(site) -> rank of its name among the targets
+        self.dataset_ranks: dict[str, int] = {}  # dataset name -> rank, filled by _find_sites
         self.dirty: dict[int, DatasetReplica] = {}  # to re-evaluate; queued in deletes as _DIRTY
         self.stable: set[int] = set()  # decided by lines no deletion elsewhere can change
         self.deleted: list[Deletion] = []
@@ -197,7 +200,7 @@ class _Planner:
 
     def _run_static(self) -> None:
         while self.deletes:
-            found = self.entries.get(heapq.heappop(self.deletes)[3])
+            found = self.entries.get(heapq.heappop(self.deletes)[2])
             if found is not None:
                 self._apply_entry_deletes(found)
         order = [
@@ -222,7 +225,11 @@ class _Planner:
     # ------------------------------------------------------------------ sites
 
     def _find_sites(self) -> None:
+        self.dataset_ranks = {
+            name: rank for rank, name in enumerate(sorted(self.inventory.datasets))
+        }
         for site in sorted(self.inventory.sites.values(), key=lambda s: s.name):
+            self.site_ranks[id(site)] = len(self.site_ranks)
             usage = site.partitions.get(self.partition)
             if usage is None or not self.policy.is_target(site, usage, self.ctx):
                 continue
@@ -250,6 +257,11 @@ class _Planner:
             if compile_condition(condition, self.now)(frame, None):
                 return line.action is Action.IGNORE
         return False
+
+    def _place(self, replica: DatasetReplica) -> int:
+        """One int that sorts like (site name, dataset name): cheaper to compare in a heap."""
+        ranks = self.dataset_ranks
+        return self.site_ranks[id(replica.site)] * (len(ranks) + 1) + ranks[replica.dataset.name]
 
     def _next_site(self) -> _SiteState | None:
         """The active site with candidates and the highest protected fraction (then by name)."""
@@ -398,7 +410,7 @@ class _Planner:
         state.protected += entry.protected
         name = replica.dataset.name
         if has_delete:
-            heapq.heappush(self.deletes, (replica.site.name, name, entry.version, ident))
+            heapq.heappush(self.deletes, (self._place(replica), entry.version, ident))
         if has_candidate and state.triggered:
             key = self.policy.order_key(replica, self.ctx, inside)
             tie = zlib.crc32(f"{self.options.seed}:{name}".encode())
@@ -419,7 +431,7 @@ class _Planner:
         dirty = self.dirty
         cache = self.ctx.dataset_cache
         while heap:
-            _site, _name, version, ident = heapq.heappop(heap)
+            _place, version, ident = heapq.heappop(heap)
             if version == _DIRTY:
                 replica = dirty.pop(ident, None)
                 if replica is not None:
@@ -455,7 +467,7 @@ class _Planner:
             ident = id(replica)
             if ident not in dirty and ident not in stable:
                 dirty[ident] = replica
-                heapq.heappush(heap, (replica.site.name, replica.dataset.name, _DIRTY, ident))
+                heapq.heappush(heap, (self._place(replica), _DIRTY, ident))
 
     def _apply_entry_deletes(self, entry: _Entry) -> int:
         targets = [
