@@ -1,14 +1,17 @@
 """`dynamo sync run SOURCE`: sync the inventory from an outside source, without a server.
 
 SOURCE is an http(s) URL of a JSON-over-HTTP source or the path of a JSON file, both in the
-schema of ``docs/sources.md``. Without ``--since`` the sync is full (deletes by absence,
-within the sections the source provides); with it, incremental. The ChangeSet is committed
-whole, or not at all; conflicts are listed with their resolution. The accesses of a
-``popularity`` section are recorded after the commit (not in a dry run).
+schema of ``docs/sources.md``, or ``rucio+http(s)://HOST:PORT`` a Rucio server (credentials
+from ``DYNAMO_RUCIO_*``, see :func:`dynamo.sources.open_source`). Without ``--since`` the
+sync is full (deletes by absence, within the sections the source provides); with it,
+incremental. The ChangeSet is committed whole, or not at all; conflicts are listed with
+their resolution. The accesses of a ``popularity`` section are recorded after the commit
+(not in a dry run).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Annotated
 
@@ -44,17 +47,20 @@ def run(
 ) -> None:
     """Sync the inventory in --db from SOURCE (full, or incremental with --since)."""
     try:
-        adapter = open_source(source)
-        store = SqlInventoryStore.open(db)
+        adapter = open_source(source, os.environ)
         try:
-            inventory, _seq = store.load(partition_compiler(now=int(time.time())))
-            result = run_sync(
-                adapter, store, inventory, since=since, dry_run=dry_run, default_group=group
-            )
-            if not dry_run:
-                record_popularity(store.engine, result.accesses)
+            store = SqlInventoryStore.open(db)
+            try:
+                inventory, _seq = store.load(partition_compiler(now=int(time.time())))
+                result = run_sync(
+                    adapter, store, inventory, since=since, dry_run=dry_run, default_group=group
+                )
+                if not dry_run:
+                    record_popularity(store.engine, result.accesses)
+            finally:
+                store.close()
         finally:
-            store.close()
+            adapter.close()
     except DynamoError as exc:
         fail(exc)
     if json_output:

@@ -20,6 +20,7 @@ full sync rarely (``every = 1209600``).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -49,7 +50,7 @@ class SyncApp:
         dry_run = not ctx.writes or bool(ctx.arg("dry_run", False))
         since = _since(ctx)
         group = ctx.arg("default_group")
-        source = open_source(spec)
+        source = open_source(spec, os.environ)
         engine = self.engine_factory()
         try:
             catalog = SqlInventoryStore(engine, file_cache_blocks=0)
@@ -64,6 +65,7 @@ class SyncApp:
                 record_popularity(engine, accesses)
         finally:
             engine.dispose()
+            source.close()
         result = SyncResult(source.name, plan, since, None, accesses)
         for conflict in plan.conflicts:
             ctx.log.warning("%s %s: %s", conflict.kind, conflict.subject, conflict.resolution)

@@ -31,6 +31,7 @@ from dynamo.sources.records import (
     SourceReplica,
     SourceSite,
 )
+from dynamo.sources.rucio import RucioSource, block_name_of
 from dynamo.sources.schema import SourceError, SourceFormatError, parse_document
 from dynamo.sources.service import SyncResult, plan_from_source, record_popularity, run_sync
 
@@ -44,6 +45,7 @@ __all__ = [
     "MemorySource",
     "PopularitySource",
     "ReplicaSource",
+    "RucioSource",
     "SiteSource",
     "Snapshot",
     "Source",
@@ -59,6 +61,7 @@ __all__ = [
     "SourceSite",
     "SyncPlan",
     "SyncResult",
+    "block_name_of",
     "open_source",
     "parse_document",
     "plan_from_source",

@@ -9,6 +9,7 @@ a 404 means the source does not serve the section (it then takes no part in the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
@@ -16,6 +17,7 @@ import httpx
 import orjson
 
 from dynamo.sources.records import Snapshot
+from dynamo.sources.rucio import RucioSource
 from dynamo.sources.schema import SourceError, SourceFormatError, parse_document
 
 __all__ = ["HttpJsonSource", "JsonFileSource", "open_source"]
@@ -63,6 +65,9 @@ class JsonFileSource:
     def popularity(self, since: int | None) -> Snapshot:
         return self._only("popularity")
 
+    def close(self) -> None:
+        pass
+
 
 class HttpJsonSource:
     """A Source over JSON-over-HTTP; ``client`` may carry a MockTransport in tests."""
@@ -107,8 +112,24 @@ class HttpJsonSource:
         self._client.close()
 
 
-def open_source(spec: str) -> JsonFileSource | HttpJsonSource:
-    """The adapter for ``spec``: an http(s) URL, else a JSON file path."""
+def open_source(
+    spec: str, env: Mapping[str, str] | None = None
+) -> JsonFileSource | HttpJsonSource | RucioSource:
+    """The adapter for ``spec``: ``rucio+http(s)://`` a Rucio server (credentials from ``env``:
+    ``DYNAMO_RUCIO_TOKEN``, or ``DYNAMO_RUCIO_ACCOUNT`` (default root), ``_USERNAME`` and
+    ``_PASSWORD``; scopes from ``DYNAMO_RUCIO_SCOPES``, comma-separated, default all), an
+    http(s) URL of a JSON source, else a JSON file path."""
+    if spec.startswith(("rucio+http://", "rucio+https://")):
+        found = env or {}
+        scopes = found.get("DYNAMO_RUCIO_SCOPES", "")
+        return RucioSource(
+            spec.removeprefix("rucio+"),
+            scopes=tuple(s for s in scopes.split(",") if s),
+            token=found.get("DYNAMO_RUCIO_TOKEN"),
+            account=found.get("DYNAMO_RUCIO_ACCOUNT", "root"),
+            username=found.get("DYNAMO_RUCIO_USERNAME"),
+            password=found.get("DYNAMO_RUCIO_PASSWORD"),
+        )
     if spec.startswith(("http://", "https://")):
         return HttpJsonSource(spec)
     path = Path(spec)

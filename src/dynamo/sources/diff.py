@@ -14,7 +14,7 @@ Pure: no I/O, no clock. Rules (``docs/sources.md``, "Conflicts"):
   (``transfer_not_upstream``).
 - Ownership is Dynamo's: an existing replica keeps its group (``group_differs``), so data
   Detox gave to the null group is never revived; new replicas take the source's group, or
-  ``default_group``.
+  ``default_group`` (created if need be).
 - A replica of an unknown dataset, block or site, or a quota of an unknown partition, is
   skipped (``unknown_dataset``, ``unknown_block``, ``unknown_site``, ``unknown_partition``).
 - A site Dynamo has that the source no longer lists is kept (``site_missing_upstream``).
@@ -109,12 +109,12 @@ def plan_sync(
     ``files`` (the store's catalog) lets a changed block's file list be compared; without it
     the listed files are upserted and none are deleted.
     """
-    planner = _Planner(inventory, snapshot, full, files, default_group)
+    planner = _Planner(inventory, snapshot, full or snapshot.is_whole, files, default_group)
     planner.plan()
     return SyncPlan(
         ChangeSet.of(planner.upserts + planner.deletes),
         tuple(planner.conflicts),
-        full,
+        full or snapshot.is_whole,
         snapshot.as_of,
     )
 
@@ -132,6 +132,7 @@ class _Planner:
     blocks: dict[str, set[str]] = field(default_factory=dict)  # dataset -> block names, after
     gone: set[str] = field(default_factory=set)  # datasets deleted upstream
     sites: set[str] = field(default_factory=set)  # sites known after the sync
+    new_groups: set[str] = field(default_factory=set)  # groups the plan creates
 
     def conflict(self, kind: str, subject: str, resolution: str) -> None:
         self.conflicts.append(Conflict(kind, subject, resolution))
@@ -144,11 +145,19 @@ class _Planner:
 
     # groups and sites: upserted, never deleted
 
+    def ensure_group(self, name: str | None) -> None:
+        """Create the group a new replica is given, unless it exists or is created already."""
+        if name is None or name in self.inventory.groups or name in self.new_groups:
+            return
+        self.new_groups.add(name)
+        self.upserts.insert(0, UpsertGroup(name=name))
+
     def plan_groups(self) -> None:
         for group in self.snapshot.groups:
             known = self.inventory.groups.get(group.name)
             if known is None or known.olevel != group.olevel:
                 self.upserts.append(UpsertGroup(name=group.name, olevel=group.olevel))
+                self.new_groups.add(group.name)
 
     def plan_sites(self) -> None:
         self.sites = set(self.inventory.sites)
@@ -337,6 +346,7 @@ class _Planner:
         known = _dataset_replica(self.inventory, source.dataset, source.site)
         group = source.group if source.group is not None else self.default_group
         if known is None:
+            self.ensure_group(group)
             self.upserts.append(
                 UpsertDatasetReplica(dataset=source.dataset, site=source.site, group=group)
             )

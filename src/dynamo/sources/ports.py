@@ -68,6 +68,10 @@ class Source(CatalogSource, ReplicaSource, SiteSource, GroupSource, PopularitySo
 
     name: str
 
+    def close(self) -> None:
+        """Release connections; the source is unusable afterwards."""
+        ...
+
 
 def read_snapshot(source: Source, since: int | None) -> Snapshot:
     """The source's whole view (``since`` None) or its changes since ``since``."""
@@ -104,3 +108,6 @@ class MemorySource:
 
     def popularity(self, since: int | None) -> Snapshot:
         return self.snapshot.only("popularity")
+
+    def close(self) -> None:
+        pass

@@ -139,6 +139,7 @@ class Snapshot:
     replicas: tuple[SourceReplica, ...] = ()
     accesses: tuple[SourceAccess, ...] = ()
     deleted: Deletions = field(default_factory=Deletions)
+    is_whole: bool = False  # the sections are the whole view even when asked ``since``
 
     def __add__(self, other: Snapshot) -> Snapshot:
         return Snapshot(
@@ -150,6 +151,7 @@ class Snapshot:
             replicas=self.replicas + other.replicas,
             accesses=self.accesses + other.accesses,
             deleted=self.deleted + other.deleted,
+            is_whole=self.is_whole or other.is_whole,
         )
 
     def only(self, section: str) -> Snapshot:
@@ -170,4 +172,5 @@ class Snapshot:
             replicas=self.replicas if section == "replicas" else (),
             accesses=self.accesses if section == "popularity" else (),
             deleted=deleted,
+            is_whole=self.is_whole,
         )
