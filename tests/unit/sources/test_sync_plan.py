@@ -6,7 +6,15 @@ from dataclasses import replace
 
 import pytest
 
-from dynamo.model import DatasetStatus, Inventory, violations
+from dynamo.model import (
+    DatasetStatus,
+    DeleteFile,
+    File,
+    Inventory,
+    MemoryFileCatalog,
+    UpsertFile,
+    violations,
+)
 from dynamo.sources import (
     Deletions,
     MemorySource,
@@ -14,6 +22,7 @@ from dynamo.sources import (
     SourceBlock,
     SourceBlockReplica,
     SourceDataset,
+    SourceFile,
     SourceFormatError,
     SourceReplica,
     SourceSite,
@@ -217,3 +226,56 @@ def test_a_document_round_trips_into_a_snapshot_and_bad_ones_name_the_path() -> 
     doc["datasets"] = [{"name": A, "blocks": [{"name": "b1", "size": -1, "num_files": 1}]}]
     with pytest.raises(SourceFormatError, match=r"\$\.datasets\[0\]\.blocks\[0\]\.size"):
         parse_document(doc)
+
+
+def test_a_changed_block_has_its_files_compared_with_the_catalog() -> None:
+    inventory = Builder().site("T2_US_MIT").dataset(A, blocks=1).build()
+    name = block_name(A, 0)
+    catalog = MemoryFileCatalog(
+        [
+            File(lfn="/store/a/1.root", dataset=A, block=name, size=GB // 2),
+            File(lfn="/store/a/2.root", dataset=A, block=name, size=GB // 2),
+        ]
+    )
+    grown = SourceBlock(
+        name=name,
+        size=GB + GB // 2,
+        num_files=2,
+        files=(
+            SourceFile(lfn="/store/a/2.root", size=GB // 2),
+            SourceFile(lfn="/store/a/3.root", size=GB),
+        ),
+    )
+    dataset = replace(source_dataset(A, blocks=1), blocks=(grown,))
+    snapshot = Snapshot(sections=frozenset({"datasets"}), datasets=(dataset,))
+    plan = plan_sync(inventory, snapshot, full=False, files=catalog)
+    assert [op.lfn for op in plan.changeset.ops if isinstance(op, DeleteFile)] == [
+        "/store/a/1.root"
+    ]
+    assert [op.lfn for op in plan.changeset.ops if isinstance(op, UpsertFile)] == [
+        "/store/a/2.root",
+        "/store/a/3.root",
+    ]
+
+
+def test_a_block_gone_upstream_with_replicas_is_kept_and_reported() -> None:
+    snapshot = replace(
+        mirror(), datasets=(source_dataset(A, blocks=1), source_dataset(B)), replicas=()
+    )
+    snapshot = replace(snapshot, sections=frozenset({"datasets"}))
+    plan = plan_sync(world(), snapshot, full=True)
+    assert plan.changeset.ops == ()
+    [conflict] = plan.conflicts
+    assert conflict.kind == "block_deleted_with_replicas"
+    assert conflict.subject == f"{A}#{block_name(A, 1)}"
+
+
+def test_new_replicas_without_a_group_take_the_default_group_which_is_created() -> None:
+    inventory = Builder().site("T2_US_MIT").dataset(A).build()
+    replica = SourceReplica(dataset=A, site="T2_US_MIT")
+    snapshot = Snapshot(sections=frozenset({"replicas"}), replicas=(replica,))
+    plan = plan_sync(inventory, snapshot, full=False, default_group="Imported")
+    inventory.apply(plan.changeset)
+    [copy] = inventory.iter_dataset_replicas()
+    assert copy.group.name == "Imported"
+    assert all(r.group.name == "Imported" for r in copy.block_replicas.values())
