@@ -21,7 +21,7 @@ from dynamo.cli.popularity import popularity_app
 from dynamo.cli.request import request_app
 from dynamo.cli.server import serve
 from dynamo.cli.site import site_app
-from dynamo.cli.sync import sync_app
+from dynamo.cli.sync import import_app, sync_app
 from dynamo.cli.transfers import transfers_app
 from dynamo.cli.userdata import userdata_app
 
@@ -69,6 +69,7 @@ app.add_typer(consistency_app, name="consistency")
 app.add_typer(fileops_app, name="fileops")
 app.add_typer(userdata_app, name="userdata")
 app.add_typer(sync_app, name="sync")
+app.add_typer(import_app, name="import")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ sync is full (deletes by absence, within the sections the source provides); with
 incremental. The ChangeSet is committed whole, or not at all; conflicts are listed with
 their resolution. The accesses of a ``popularity`` section are recorded after the commit
 (not in a dry run).
+
+`dynamo import rucio URL` is the same sync from a Rucio server, with its options spelled out.
 """
 
 from __future__ import annotations
@@ -22,12 +24,20 @@ from rich.table import Table
 from dynamo.cli.output import DbOption, fail, print_json
 from dynamo.errors import DynamoError
 from dynamo.policy import partition_compiler
-from dynamo.sources import SyncResult, open_source, record_popularity, run_sync
+from dynamo.sources import (
+    RucioSource,
+    Source,
+    SyncResult,
+    open_source,
+    record_popularity,
+    run_sync,
+)
 from dynamo.store import SqlInventoryStore
 
-__all__ = ["sync_app"]
+__all__ = ["import_app", "sync_app"]
 
 sync_app = typer.Typer(help="Sync the inventory from outside sources (catalog, replicas, sites).")
+import_app = typer.Typer(help="Import the inventory from another data management system.")
 
 
 @sync_app.command("run")
@@ -48,6 +58,52 @@ def run(
     """Sync the inventory in --db from SOURCE (full, or incremental with --since)."""
     try:
         adapter = open_source(source, os.environ)
+    except DynamoError as exc:
+        fail(exc)
+    _sync(adapter, db, since=since, group=group, dry_run=dry_run, json_output=json_output)
+
+
+@import_app.command("rucio")
+def import_rucio(
+    url: Annotated[str, typer.Argument(help="The Rucio server, e.g. https://rucio.example.org")],
+    db: DbOption,
+    scope: Annotated[
+        list[str] | None, typer.Option(help="A scope to read (repeat); default: every scope.")
+    ] = None,
+    account: Annotated[str, typer.Option(envvar="DYNAMO_RUCIO_ACCOUNT")] = "root",
+    username: Annotated[str | None, typer.Option(envvar="DYNAMO_RUCIO_USERNAME")] = None,
+    password: Annotated[str | None, typer.Option(envvar="DYNAMO_RUCIO_PASSWORD")] = None,
+    token: Annotated[str | None, typer.Option(envvar="DYNAMO_RUCIO_TOKEN")] = None,
+    group: Annotated[
+        str, typer.Option(help="The group of the imported replicas (created if need be).")
+    ] = "AnalysisOps",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Plan and report; commit nothing.")
+    ] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Import (or re-sync) RSEs, datasets, files and replicas of a Rucio server into --db."""
+    adapter = RucioSource(
+        url,
+        scopes=tuple(scope or ()),
+        token=token,
+        account=account,
+        username=username,
+        password=password,
+    )
+    _sync(adapter, db, since=None, group=group, dry_run=dry_run, json_output=json_output)
+
+
+def _sync(
+    adapter: Source,
+    db: str,
+    *,
+    since: int | None,
+    group: str | None,
+    dry_run: bool,
+    json_output: bool,
+) -> None:
+    try:
         try:
             store = SqlInventoryStore.open(db)
             try:

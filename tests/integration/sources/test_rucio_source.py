@@ -130,7 +130,9 @@ def test_a_rucio_instance_is_imported_synced_and_cleaned_by_a_detox_dry_run(
     monkeypatch.setenv("DYNAMO_RUCIO_PASSWORD", password)
     monkeypatch.setenv("DYNAMO_RUCIO_SCOPES", "cms")
 
-    first = sync(base, db)
+    imported = runner.invoke(app, ["import", "rucio", base, "--db", db, "--scope", "cms", "--json"])
+    assert imported.exit_code == 0, imported.output
+    first = json.loads(imported.stdout)
     assert first["conflicts"] == []
     assert first["counts"]["upsert_dataset"] == 3
     assert first["counts"]["upsert_site"] == 3
