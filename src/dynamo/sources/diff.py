@@ -13,8 +13,8 @@ Pure: no I/O, no clock. Rules (``docs/sources.md``, "Conflicts"):
   (``replica_missing_upstream``); an incomplete one is a transfer in flight and kept
   (``transfer_not_upstream``).
 - Ownership is Dynamo's: an existing replica keeps its group (``group_differs``), so data
-  Detox gave to the null group is never revived; new replicas take the source's group, or
-  ``default_group`` (created if need be).
+  Detox gave to the null group is never revived, and its new block replicas take its group;
+  new replicas take the source's group, or ``default_group`` (created if need be).
 - A replica of an unknown dataset, block or site, or a quota of an unknown partition, is
   skipped (``unknown_dataset``, ``unknown_block``, ``unknown_site``, ``unknown_partition``).
 - A site Dynamo has that the source no longer lists is kept (``site_missing_upstream``).
@@ -350,8 +350,10 @@ class _Planner:
             self.upserts.append(
                 UpsertDatasetReplica(dataset=source.dataset, site=source.site, group=group)
             )
-        elif source.group is not None and known.group.name != source.group:
-            self.conflict("group_differs", subject, f"Dynamo's group {known.group.name} kept")
+        else:
+            if source.group is not None and known.group.name != source.group:
+                self.conflict("group_differs", subject, f"Dynamo's group {known.group.name} kept")
+            group = known.group.name  # new blocks of a replica Dynamo has take its group
         parts = source.blocks
         if parts is None:
             parts = tuple(SourceBlockReplica(block=name) for name in sorted(blocks))

@@ -279,3 +279,17 @@ def test_new_replicas_without_a_group_take_the_default_group_which_is_created() 
     [copy] = inventory.iter_dataset_replicas()
     assert copy.group.name == "Imported"
     assert all(r.group.name == "Imported" for r in copy.block_replicas.values())
+
+
+def test_a_new_block_of_a_replica_dynamo_owns_takes_the_replicas_group() -> None:
+    inventory = (
+        Builder().site("T2_US_MIT").dataset(A, blocks=1).replica(A, "T2_US_MIT", None).build()
+    )
+    snapshot = Snapshot(
+        sections=frozenset({"datasets", "replicas"}),
+        datasets=(source_dataset(A, blocks=2),),
+        replicas=(source_replica(A, "T2_US_MIT"),),
+    )
+    inventory = apply(inventory, snapshot, full=False)
+    owners = {r.block.name: r.group.name for r in inventory.iter_block_replicas()}
+    assert owners == {block_name(A, 0): None, block_name(A, 1): None}
