@@ -73,7 +73,8 @@ def demo(
             console.print(
                 f"[bold green]the server is up[/bold green]: pages at [link]{session.url}/"
                 f"[/link], API at {session.url}/api/v1 (plain HTTP on loopback, for the demo "
-                "only: reads need no certificate, writes are refused)"
+                "only: reads are open; writes come only from the demo's own jobs, through a DN "
+                "header trusted from loopback)"
             )
             until = f"for {duration:.0f} s" if duration else "until Ctrl-C"
             console.print(f"running {until}; logs in {session.layout.root / 'logs'}")

@@ -14,6 +14,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from dynamo.demo.grid import PARTITION, GridLayout
+from dynamo.demo.users import USER_HEADER
 
 __all__ = ["Cadence", "DemoFiles", "write_config"]
 
@@ -117,6 +118,8 @@ def _server_toml(
         'host = "127.0.0.1"',
         f"port = {port}",
         "allow_http = true   # plain HTTP on loopback: the demo only",
+        f'trusted_dn_header = "{USER_HEADER}"   # the demo driver is the front end of its users',
+        'trusted_front_ends = ["127.0.0.1"]',
         "",
         "[scheduler]",
         'work_dir = "apps"',

@@ -23,9 +23,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO
 
+import httpx
+
 from dynamo.demo.config import DemoFiles, write_config
 from dynamo.demo.grid import GridLayout, GridReport, build_grid
 from dynamo.demo.jobs import SyntheticJobs, request_a_copy
+from dynamo.demo.users import UserJobError, UserJobs, register_users
 from dynamo.demo.watch import Event, Summary, Watcher, short_name, summarize
 from dynamo.errors import ConfigurationError, DynamoError
 from dynamo.store.engine import make_engine
@@ -93,6 +96,7 @@ class DemoSession:
             grid = (build or (lambda where: build_grid(where, seed=options.seed)))(layout)
             (layout.root / "grid.json").write_text(json.dumps(asdict(grid), indent=2) + "\n")
         files = write_config(layout, grid.sites, port=options.port)
+        register_users(layout.db_url)
         return cls(options=options, layout=layout, grid=grid, files=files, resumed=resumed)
 
     @property
@@ -107,6 +111,8 @@ class DemoSession:
         try:
             watcher = Watcher(engine)
             jobs = SyntheticJobs(engine, self.files.job_feed, seed=self.options.seed)
+            roomy = sorted(site for site, role in self.grid.sites.items() if role == "disk")
+            users = UserJobs(self.url, roomy[:2], seed=self.options.seed)
             with self._processes() as alive:
                 on_ready()
                 made = request_a_copy(self.layout.db_url, seed=self.options.seed, now=int(started))
@@ -128,6 +134,8 @@ class DemoSession:
                         alive()
                         if time.time() >= next_jobs:
                             jobs.tick(int(time.time()))
+                            for event in self._user_jobs(users):
+                                on_event(event)
                             next_jobs = time.time() + JOB_PERIOD
                         for event in watcher.poll():
                             on_event(event)
@@ -141,6 +149,14 @@ class DemoSession:
             )
         finally:
             engine.dispose()
+
+    @staticmethod
+    def _user_jobs(users: UserJobs) -> list[Event]:
+        try:
+            return users.tick()
+        except (UserJobError, httpx.HTTPError) as exc:
+            users.done = True
+            return [Event("userdata", f"user jobs stopped: {exc}", "red")]
 
     @contextmanager
     def _processes(self) -> Iterator[Callable[[], None]]:

@@ -22,6 +22,7 @@ from dynamo.store.schema.consistency import consistency_files, consistency_runs
 from dynamo.store.schema.dealer import dealer_copies, dealer_cycles
 from dynamo.store.schema.detox import detox_cycle_sites, detox_cycles, replica_deletions
 from dynamo.store.schema.fileops import fileop_history
+from dynamo.store.schema.userdata import userdata_datasets
 
 __all__ = ["Event", "Summary", "Watcher", "short_name", "summarize"]
 
@@ -247,6 +248,12 @@ def summarize(engine: Engine, *, since: int, seconds: float, jobs_run: int) -> S
                 consistency_files.c.action == "delete",
             ),
         }
+        counts["user_datasets"] = count(userdata_datasets, userdata_datasets.c.created >= since)
+        counts["user_datasets_consolidated"] = count(
+            userdata_datasets,
+            userdata_datasets.c.created >= since,
+            userdata_datasets.c.consolidated.is_not(None),
+        )
         latest = conn.execute(
             select(func.max(detox_cycles.c.id)).where(detox_cycles.c.status == "committed")
         ).scalar()
