@@ -12,24 +12,28 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 
 import pytest
 
 from dynamo.bench.peer import PEER_SCALES, run_peer_rucio
-from dynamo.bench.peer.rucio_env import cache_dir, ensure_venv
+from dynamo.bench.peer.rucio_env import cache_dir, ensure_venv, recreate_database
 from dynamo.errors import ConfigurationError
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 
 @pytest.fixture(scope="module")
-def rucio_venv() -> None:
+def rucio_venv() -> Iterator[None]:
     if shutil.which("memcached") is None and os.geteuid() != 0:
         pytest.skip("memcached is not installed")
     try:
         ensure_venv(cache_dir())
     except ConfigurationError as exc:
         pytest.skip(f"no Rucio venv: {exc}")
+    yield
+    for name in ("rucio_test", "dynamo_test"):
+        recreate_database(name, create=False)
 
 
 @pytest.mark.usefixtures("rucio_venv")

@@ -57,15 +57,17 @@ def ensure_venv(cache: Path, *, timeout: float = 1800) -> Path:
     return python
 
 
-def recreate_database(name: str) -> str:
-    """Drop and create database ``name`` on 127.0.0.1:5432; its psycopg URL."""
+def recreate_database(name: str, *, create: bool = True) -> str:
+    """Drop and (unless not ``create``) create database ``name`` on 127.0.0.1:5432; its
+    psycopg URL."""
     from sqlalchemy import create_engine, text
 
     engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+            if create:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:  # any driver error means: no usable PostgreSQL
         raise ConfigurationError(f"cannot create database {name!r}: {exc}") from exc
     finally:
