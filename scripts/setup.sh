@@ -15,7 +15,7 @@ for arg in "$@"; do
   [ "$arg" = "--system" ] && system=1
 done
 
-debian_packages=(xrootd-server xrootd-server-plugins xrootd-client chromium
+debian_packages=(xrootd-server xrootd-server-plugins xrootd-client chromium memcached
   python3-gfal2 gfal2-plugin-file gfal2-plugin-http gfal2-plugin-xrootd)
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

@@ -3,34 +3,28 @@
 Needs PostgreSQL on 127.0.0.1:5432 (trust auth), memcached (or root and apt-get to install
 it) and PyPI to make the Rucio venv. Installing Rucio takes a few minutes, so it is done once
 per machine into the cache (``$DYNAMO_RUCIO_PEER_CACHE`` or ``~/.cache/dynamo-rucio-peer``)
-and reused; the run itself takes about a minute at xs. Skipped when the venv cannot be made.
+and reused; the run itself takes about a minute at xs. Fails when the venv cannot be made
+(tests/rucio_support.py), unless DYNAMO_TEST_SKIP_SERVERS=1.
 Its own databases (``rucio_test``, ``dynamo_test``) and Rucio home keep it apart from a
 benchmark run on the same machine. No wall-clock time is asserted.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 
 import pytest
 
 from dynamo.bench.peer import PEER_SCALES, run_peer_rucio
-from dynamo.bench.peer.rucio_env import cache_dir, ensure_venv, recreate_database
-from dynamo.errors import ConfigurationError
+from dynamo.bench.peer.rucio_env import recreate_database
+from rucio_support import rucio_python
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 
 @pytest.fixture(scope="module")
 def rucio_venv() -> Iterator[None]:
-    if shutil.which("memcached") is None and os.geteuid() != 0:
-        pytest.skip("memcached is not installed")
-    try:
-        ensure_venv(cache_dir())
-    except ConfigurationError as exc:
-        pytest.skip(f"no Rucio venv: {exc}")
+    rucio_python()
     yield
     for name in ("rucio_test", "dynamo_test"):
         recreate_database(name, create=False)

@@ -10,6 +10,7 @@ by PID.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -48,12 +49,14 @@ def ensure_venv(cache: Path, *, timeout: float = 1800) -> Path:
     """The Rucio venv's python, made with pip on first use and reused afterwards."""
     python = cache / "venv" / "bin" / "python"
     probe = [str(python), "-c", "import rucio, gunicorn, psycopg, httpx"]
-    if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
-        return python
     cache.mkdir(parents=True, exist_ok=True)
-    base = getattr(sys, "_base_executable", sys.executable)
-    _run([base, "-m", "venv", "--clear", str(cache / "venv")], timeout=300)
-    _run([str(python), "-m", "pip", "install", "-q", *RUCIO_REQUIREMENTS], timeout=timeout)
+    with (cache / "venv.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one maker at a time (parallel test workers)
+        if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
+            return python
+        base = getattr(sys, "_base_executable", sys.executable)
+        _run([base, "-m", "venv", "--clear", str(cache / "venv")], timeout=300)
+        _run([str(python), "-m", "pip", "install", "-q", *RUCIO_REQUIREMENTS], timeout=timeout)
     return python
 
 
