@@ -38,6 +38,7 @@ PAGES = {
     "deletions": "/transfers?kind=deletion",
     "consistency": "/consistency",
     "requests": "/requests",
+    "userdata": "/userdata",
 }
 
 
@@ -93,6 +94,9 @@ def _events(db: Path, demo: subprocess.Popen[str], started: float) -> dict[str, 
                 "SELECT 1 FROM fileop_history WHERE origin = 'consistency' AND status = 'done'",
             )
         ),
+        "user data registered": lambda: bool(
+            _query(db, "SELECT 1 FROM userdata_datasets WHERE completed IS NOT NULL")
+        ),
         "consistency deletes the orphan": lambda: bool(
             _query(
                 db,
@@ -146,6 +150,9 @@ def _check_pages(browser: Browser, base: str, grid: dict[str, object]) -> None:
         # the requests page shows the demo physicist's request
         _visit(page, f"{base}/requests", "requests")
         expect(page.locator("#requests-table")).to_contain_text("demo-physicist")
+        # the user-data page shows alice's dataset and the partition's health per site
+        _visit(page, f"{base}/userdata", "userdata")
+        expect(page.locator("main")).to_contain_text("/DemoAnalysis/alice-ntuples/USER")
         # the overview updates itself: its live region is replaced without a reload
         _visit(page, f"{base}/", "overview")
         page.evaluate("document.getElementById('live').dataset.seen = 'old'")
@@ -196,6 +203,7 @@ def test_the_demo_shows_every_component_at_work_and_sums_up(
     assert summary["deleted_orphans"] >= 1
     assert summary["placed_copies"] > 0
     assert summary["jobs_run"] > 0
+    assert summary["user_datasets"] == 1
     [full] = [s for s in summary["sites"] if s["site"] == grid_full(directory)]
     assert full["occupancy_after"] <= 0.85
 
