@@ -3,8 +3,9 @@
 From the latest Detox cycle, each site's protected fraction (protected bytes over quota, in
 :class:`~dynamo.dealer.proposals.SiteStats`). Repeatedly the site with the highest fraction
 proposes its next "last copy" -- a full dataset replica at it whose dataset has at most
-``max_copies`` full replicas at disk sites, no larger than ``max_dataset_size``, smallest
-first -- and its fraction drops by that size over its quota (once copied elsewhere, Detox no
+``max_copies`` full replicas at disk sites, no larger than ``max_dataset_size``, every block
+replica of it in the Dealer's partition (user data and other partitions are not the balancer's
+to move), smallest first -- and its fraction drops by that size over its quota (once copied elsewhere, Detox no
 longer has to protect it there), until the spread between the highest and the lowest fraction
 is under ``spread`` (5 %), the site has nothing left to offer, or ``max_cycle_volume`` is
 proposed. The destination is the planner's choice.
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from dynamo.dealer.options import TB
 from dynamo.dealer.ports import PlugInContext
 from dynamo.dealer.proposals import Proposal
-from dynamo.model import DatasetReplica, Site, StorageType
+from dynamo.model import DatasetReplica, Partition, Site, StorageType
 
 __all__ = ["BalancerPlugIn"]
 
@@ -54,7 +55,8 @@ class BalancerPlugIn:
             if fractions[top] - min(fractions.values()) < self.spread:
                 break
             if top not in offers:  # only the sites that come to the top are scanned
-                offers[top] = self._last_copies(ctx.inventory.sites[top])
+                partition = ctx.inventory.partitions.get(ctx.options.partition)
+                offers[top] = self._last_copies(ctx.inventory.sites[top], partition)
             if not offers[top]:
                 del fractions[top]
                 continue
@@ -76,13 +78,15 @@ class BalancerPlugIn:
             fractions[top] -= size / quotas[top]
         return proposals
 
-    def _last_copies(self, site: Site) -> list[DatasetReplica]:
+    def _last_copies(self, site: Site, partition: Partition | None) -> list[DatasetReplica]:
         found = [
             replica
             for replica in site.dataset_replicas.values()
             if replica.dataset.size <= self.max_dataset_size
             and replica.is_full()
             and _full_disk_copies(replica) <= self.max_copies
+            and partition is not None
+            and all(partition.contains(br) for br in replica.block_replicas.values())
         ]
         # popped from the end: the smallest first
         return sorted(found, key=lambda r: (r.dataset.size, r.dataset.name), reverse=True)

@@ -104,6 +104,22 @@ def test_the_balancer_moves_last_copies_off_the_most_protected_site_until_the_sp
     assert all(p.dataset.startswith("/L") for p in proposals)
 
 
+def test_the_balancer_leaves_data_outside_its_partition_alone() -> None:
+    b = grid({"T2_Full": 100, "T2_Empty": 100})
+    b.group("userdata")
+    for i in range(3):
+        b.dataset(f"/U{i}/alice-x/USER", blocks=1).replica(
+            f"/U{i}/alice-x/USER", "T2_Full", "userdata"
+        )
+    sample(b, "/L0/B/AOD", blocks=1, at=("T2_Full",))
+    ctx = _ctx(
+        b.build(),
+        T2_Full=SiteStats(protected_fraction=0.30),
+        T2_Empty=SiteStats(protected_fraction=0.02),
+    )
+    assert [p.dataset for p in BalancerPlugIn().propose(ctx)] == ["/L0/B/AOD"]
+
+
 def test_the_balancer_does_nothing_when_the_spread_is_small() -> None:
     b = grid({"T2_A": 100, "T2_B": 100})
     sample(b, "/L/B/AOD", blocks=1, at=("T2_A",))
