@@ -4,11 +4,11 @@ From the latest Detox cycle, each site's protected fraction (protected bytes ove
 :class:`~dynamo.dealer.proposals.SiteStats`). Repeatedly the site with the highest fraction
 proposes its next "last copy" -- a full dataset replica at it whose dataset has at most
 ``max_copies`` full replicas at disk sites, no larger than ``max_dataset_size``, every block
-replica of it in the Dealer's partition (user data and other partitions are not the balancer's
-to move), smallest first -- and its fraction drops by that size over its quota (once copied elsewhere, Detox no
-longer has to protect it there), until the spread between the highest and the lowest fraction
-is under ``spread`` (5 %), the site has nothing left to offer, or ``max_cycle_volume`` is
-proposed. The destination is the planner's choice.
+replica of it in the Dealer's partition (user data and other partitions are not the
+balancer's to move), smallest first -- and its fraction drops by that size over its quota
+(once copied elsewhere, Detox no longer has to protect it there), until the spread between
+the highest and the lowest fraction is under ``spread`` (5 %), the site has nothing left to
+offer, or ``max_cycle_volume`` is proposed. The destination is the planner's choice.
 
 Departure: the original read each protected dataset's deciding policy line from the Detox
 history (``target_reasons``); here a last copy is counted from the inventory directly.
