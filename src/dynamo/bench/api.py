@@ -310,11 +310,15 @@ def bench_api(
 
 
 def _grant_bench_user(url: str) -> None:
-    directory = SqlUserDirectory(make_engine(url))
-    with contextlib.suppress(UserExistsError):  # a previous bench registered it
-        directory.add_user("dynamo-bench", _DN)
-    directory.grant("dynamo-bench", Role.OPERATOR, Target.APPLICATION)
-    directory.grant("dynamo-bench", Role.OPERATOR, Target.INVENTORY)
+    engine = make_engine(url)
+    try:
+        directory = SqlUserDirectory(engine)
+        with contextlib.suppress(UserExistsError):  # a previous bench registered it
+            directory.add_user("dynamo-bench", _DN)
+        directory.grant("dynamo-bench", Role.OPERATOR, Target.APPLICATION)
+        directory.grant("dynamo-bench", Role.OPERATOR, Target.INVENTORY)
+    finally:
+        engine.dispose()
 
 
 async def _measure(
