@@ -7,7 +7,6 @@ of it is registered.
 
 from __future__ import annotations
 
-import uuid
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,12 +17,8 @@ from sqlalchemy import select
 
 from contract.storage.storage_servers import Server, free_port, serve, start_wsgidav, start_xrootd
 from dynamo.fileops.endpoints import Endpoint, Endpoints
-from dynamo.fileops.manager import ManagerOptions, run_cycle
 from dynamo.fileops.ports import OpKind
-from dynamo.fileops.standalone import StandaloneBackend
 from dynamo.fileops.subscriptions import subscribe_block
-from dynamo.fileops.updater import run_update
-from dynamo.fileops.worker import Worker, WorkerOptions
 from dynamo.model import (
     ChangeSet,
     Operation,
@@ -35,9 +30,10 @@ from dynamo.model import (
     UpsertGroup,
     UpsertSite,
 )
-from dynamo.storage import StorageBackend, adler32_file
+from dynamo.storage import adler32_file
 from dynamo.store import SqlInventoryStore
 from dynamo.store.schema.fileops import fileop_failures, fileop_subscriptions
+from fileops_rounds import fileops_round, unique_root
 
 DATASET = "/ZeroBias/Run2018D-PromptReco-v2/AOD"
 GOOD, BAD = "b-good", "b-bad"
@@ -78,24 +74,7 @@ class Grid:
         inventory = self.store.load()[0]
         for step in range(rounds):
             now = NOW + 10 * step
-            run_cycle(
-                self.store.engine,
-                inventory,
-                self.endpoints,
-                {"standalone": StandaloneBackend(self.store.engine, clock=lambda at=now: at)},
-                now,
-                ManagerOptions(seed=3),
-            )
-            Worker(
-                self.store.engine, self.endpoints, WorkerOptions(worker_id="e2e", parallel=2)
-            ).run(once=True)
-            run_update(self.store, inventory, now=now + 5)
-
-
-def _unique(storage: StorageBackend, name: str) -> str:
-    root = f"/{name}-{uuid.uuid4().hex[:10]}"
-    storage.mkdir(root)
-    return root
+            fileops_round(self.store, inventory, self.endpoints, now, seed=3)
 
 
 @pytest.fixture
@@ -104,10 +83,10 @@ def grid(tmp_path: Path, xrootd: Server, wsgidav: Server) -> Iterator[Grid]:
     from dynamo.storage.xrootd import XRootDStorage
 
     xrd_url = f"root://127.0.0.1:{xrootd.ports['root']}"
-    xrd_root = _unique(XRootDStorage(xrd_url), "xrd")
+    xrd_root = unique_root(XRootDStorage(xrd_url), "xrd")
     dav_url = f"http://127.0.0.1:{wsgidav.ports['http']}"
     maker = WebDavStorage(dav_url)
-    dav_root = _unique(maker, "dav")
+    dav_root = unique_root(maker, "dav")
     maker.close()
     closed = free_port()  # nothing listens there: a source that refuses connections
     endpoints = Endpoints(

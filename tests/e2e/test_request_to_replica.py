@@ -21,15 +21,12 @@ from doubles import HeaderTestAuthenticator
 from dynamo.api.app import create_app
 from dynamo.cli.main import app
 from dynamo.fileops.endpoints import Endpoint, Endpoints
-from dynamo.fileops.manager import ManagerOptions, run_cycle
-from dynamo.fileops.standalone import StandaloneBackend
-from dynamo.fileops.updater import run_update
-from dynamo.fileops.worker import Worker, WorkerOptions
 from dynamo.model import ChangeSet, Inventory, Operation, UpsertBlock, UpsertFile, UpsertGroup
 from dynamo.policy import load_partitions, partition_compiler
 from dynamo.server.service import InventoryService
 from dynamo.storage import adler32_file
 from dynamo.store import SqlInventoryStore
+from fileops_rounds import fileops_round
 from unit.policy.builders import GB, NOW, PARTITIONS, Builder, block_name
 
 DATASET = "/ZeroBias1/Run2018C-UL2018_MiniAODv2-v1/MINIAOD"
@@ -105,17 +102,7 @@ def _dealer(store: SqlInventoryStore, now: int) -> dict[str, Any]:
 def _transfer(store: SqlInventoryStore, endpoints: Endpoints, start: int, rounds: int = 8) -> None:
     inventory, _ = store.load(partition_compiler(now=NOW))
     for step in range(rounds):
-        now = start + 10 * step
-        run_cycle(
-            store.engine,
-            inventory,
-            endpoints,
-            {"standalone": StandaloneBackend(store.engine, clock=lambda at=now: at)},
-            now,
-            ManagerOptions(seed=5),
-        )
-        Worker(store.engine, endpoints, WorkerOptions(worker_id="e2e", parallel=2)).run(once=True)
-        run_update(store, inventory, now=now + 5)
+        fileops_round(store, inventory, endpoints, start + 10 * step, seed=5)
 
 
 async def test_a_copy_request_ends_as_a_complete_replica_of_real_files(

@@ -8,7 +8,6 @@ file there and the scattered copies are deleted; finally the owner deletes the d
 
 from __future__ import annotations
 
-import uuid
 import zlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -23,10 +22,6 @@ from contract.storage.storage_servers import Server, serve, start_wsgidav, start
 from doubles import HeaderTestAuthenticator
 from dynamo.api.app import create_app
 from dynamo.fileops.endpoints import Endpoint, Endpoints, open_storage
-from dynamo.fileops.manager import ManagerOptions, run_cycle
-from dynamo.fileops.standalone import StandaloneBackend
-from dynamo.fileops.updater import run_update
-from dynamo.fileops.worker import Worker, WorkerOptions
 from dynamo.model import ChangeSet, UpsertSite
 from dynamo.policy import partition_compiler
 from dynamo.server.service import InventoryService
@@ -35,6 +30,7 @@ from dynamo.storage.http import WebDavStorage
 from dynamo.storage.xrootd import XRootDStorage
 from dynamo.store import SqlInventoryStore
 from dynamo.userdata import UserDataOptions, UserDataService
+from fileops_rounds import fileops_round, unique_root
 
 API = "/api/v1/userdata"
 XRD, DAV = "T2_US_MIT", "T2_DE_DESY"
@@ -121,33 +117,16 @@ class Grid:
             now = NOW + 10 * step
             await self.userdata.run_once()
             inventory = self.service.inventory
-            run_cycle(
-                self.store.engine,
-                inventory,
-                self.endpoints,
-                {"standalone": StandaloneBackend(self.store.engine, clock=lambda at=now: at)},
-                now,
-                ManagerOptions(seed=11),
-            )
-            Worker(
-                self.store.engine, self.endpoints, WorkerOptions(worker_id="e2e", parallel=2)
-            ).run(once=True)
-            run_update(self.store, inventory, now=now + 5)
-
-
-def _unique(storage: StorageBackend, name: str) -> str:
-    root = f"/{name}-{uuid.uuid4().hex[:10]}"
-    storage.mkdir(root)
-    return root
+            fileops_round(self.store, inventory, self.endpoints, now, seed=11)
 
 
 @pytest.fixture
 async def grid(tmp_path: Path, xrootd: Server, wsgidav: Server) -> AsyncIterator[Grid]:
     xrd_url = f"root://127.0.0.1:{xrootd.ports['root']}"
-    xrd_root = _unique(XRootDStorage(xrd_url), "xrd")
+    xrd_root = unique_root(XRootDStorage(xrd_url), "xrd")
     dav_url = f"http://127.0.0.1:{wsgidav.ports['http']}"
     maker = WebDavStorage(dav_url)
-    dav_root = _unique(maker, "dav")
+    dav_root = unique_root(maker, "dav")
     maker.close()
     endpoints = Endpoints(
         {
