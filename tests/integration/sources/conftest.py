@@ -12,11 +12,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from typer.testing import CliRunner
 
+from dynamo.cli.main import app
 from dynamo.model import ChangeSet
 from dynamo.policy import load_partitions, partition_compiler
 from dynamo.store import SqlInventoryStore, migrate
-from unit.policy.builders import PARTITIONS
+from unit.policy.builders import PARTITIONS, POLICIES
 
 NAMES = (
     (Path(__file__).parents[3] / "src/dynamo/bench/data/dynamo_policies/dataset_names.txt")
@@ -136,3 +138,13 @@ def db(tmp_path: Path) -> str:
     finally:
         store.close()
     return url
+
+
+def detox_dry_run(db: str, *extra: str) -> dict[str, Any]:
+    """``dynamo detox run --dry-run --json`` with the real Physics policy on ``db``; the cycle."""
+    physics = str(POLICIES / "detox" / "Physics.txt")
+    command = ["detox", "run", "--db", db, "--partition", "Physics", "--policy", physics]
+    done = CliRunner().invoke(app, [*command, "--dry-run", "--json", *extra])
+    assert done.exit_code == 0, done.output
+    cycle: dict[str, Any] = json.loads(done.stdout)
+    return cycle

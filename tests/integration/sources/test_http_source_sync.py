@@ -16,8 +16,7 @@ from dynamo.cli.main import app
 from dynamo.model import DatasetStatus
 from dynamo.policy import partition_compiler
 from dynamo.store import SqlInventoryStore, dataset_access_summary, make_engine
-from integration.sources.conftest import AS_OF, NAMES, Upstream, dataset, replica
-from unit.policy.builders import POLICIES
+from integration.sources.conftest import AS_OF, NAMES, Upstream, dataset, detox_dry_run, replica
 
 runner = CliRunner()
 
@@ -80,25 +79,7 @@ def test_a_full_import_then_an_incremental_sync_then_a_detox_dry_run(
         (NAMES[3], "T2_CH_CERN"),
     }
 
-    detox = runner.invoke(
-        app,
-        [
-            "detox",
-            "run",
-            "--db",
-            db,
-            "--partition",
-            "Physics",
-            "--policy",
-            str(POLICIES / "detox" / "Physics.txt"),
-            "--dry-run",
-            "--json",
-            "--now",
-            str(AS_OF + 120),
-        ],
-    )
-    assert detox.exit_code == 0, detox.output
-    cycle = json.loads(detox.stdout)
+    cycle = detox_dry_run(db, "--now", str(AS_OF + 120))
     assert cycle["dry_run"] is True
     assert replicas(db) == {
         (NAMES[0], "T2_US_MIT"),

@@ -23,9 +23,8 @@ from dynamo.cli.main import app
 from dynamo.policy import partition_compiler
 from dynamo.sources import block_name_of
 from dynamo.store import SqlInventoryStore
-from integration.sources.conftest import AS_OF
+from integration.sources.conftest import AS_OF, detox_dry_run
 from rucio_support import rucio_python
-from unit.policy.builders import POLICIES
 
 RSES = ("T2_US_MIT", "T2_CH_CERN", "T1_US_FNAL_Disk")
 FILES = [[1_000_000_000, "0000000a"], [2_000_000_000, "0000000b"]]
@@ -156,21 +155,5 @@ def test_a_rucio_instance_is_imported_synced_and_cleaned_by_a_detox_dry_run(
         (did(9), "T2_CH_CERN"),
     }
 
-    detox = runner.invoke(
-        app,
-        [
-            "detox",
-            "run",
-            "--db",
-            db,
-            "--partition",
-            "Physics",
-            "--policy",
-            str(POLICIES / "detox" / "Physics.txt"),
-            "--dry-run",
-            "--json",
-        ],
-    )
-    assert detox.exit_code == 0, detox.output
-    assert json.loads(detox.stdout)["dry_run"] is True
+    assert detox_dry_run(db)["dry_run"] is True
     assert len(replicas(db)) == 6
