@@ -15,7 +15,7 @@ from dynamo.errors import NotFoundError
 from dynamo.server.service import InventoryService
 from dynamo.store import SqlInventoryStore
 
-__all__ = ["IntParam", "Service", "database_of", "service_of"]
+__all__ = ["IntParam", "Service", "database_of", "engine_or_none", "service_of"]
 
 
 def service_of(request: Request) -> InventoryService:
@@ -28,15 +28,21 @@ Service = Annotated[InventoryService, Depends(service_of)]
 """A route parameter receiving the inventory service."""
 
 
+def engine_or_none(service: InventoryService) -> Engine | None:
+    """The database of the service's inventory (None: the inventory is in memory)."""
+    store = service.store
+    return store.engine if isinstance(store, SqlInventoryStore) else None
+
+
 def database_of(what: str) -> Callable[[InventoryService], Engine]:
     """A dependency giving the inventory's database, where ``what`` (history, queues, reports)
     is kept; a server whose inventory is not in a database has none of it (404)."""
 
     def engine_of(service: Service) -> Engine:
-        store = service.store
-        if not isinstance(store, SqlInventoryStore):
+        engine = engine_or_none(service)
+        if engine is None:
             raise NotFoundError(f"this server keeps no {what} (its inventory is not in a database)")
-        return store.engine
+        return engine
 
     return engine_of
 

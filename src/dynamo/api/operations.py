@@ -30,11 +30,11 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from dynamo.api.deps import engine_or_none, service_of
 from dynamo.fileops.ports import OpKind
 from dynamo.fileops.queries import link_rates
 from dynamo.fileops.stats import queue_counts
 from dynamo.server.service import InventoryService
-from dynamo.store import SqlInventoryStore
 from dynamo.store.schema.applications import app_runs
 from dynamo.store.schema.dealer import dealer_cycles
 from dynamo.store.schema.detox import detox_cycles
@@ -160,15 +160,6 @@ def install_operations(app: FastAPI) -> ApiMetrics:
     return metrics
 
 
-def _service(request: Request) -> InventoryService:
-    found: InventoryService = request.app.state.service
-    return found
-
-
-def _engine(service: InventoryService) -> Engine | None:
-    return service.store.engine if isinstance(service.store, SqlInventoryStore) else None
-
-
 def _router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
@@ -178,8 +169,8 @@ def _router() -> APIRouter:
 
     @router.get("/readyz")
     async def readyz(request: Request) -> JSONResponse:
-        service = _service(request)
-        engine = _engine(service)
+        service = service_of(request)
+        engine = engine_or_none(service)
         if engine is not None:
             try:
                 await asyncio.to_thread(_ping, engine)
@@ -193,10 +184,10 @@ def _router() -> APIRouter:
 
     @router.get("/metrics")
     async def metrics(request: Request) -> PlainTextResponse:
-        service = _service(request)
+        service = service_of(request)
         lines = list(request.app.state.api_metrics.lines())
         lines += _inventory_lines(service)
-        engine = _engine(service)
+        engine = engine_or_none(service)
         if engine is not None:
             try:
                 lines += await asyncio.to_thread(_database_lines, engine, int(time.time()))

@@ -12,8 +12,8 @@ from sqlalchemy import Engine
 from starlette.requests import Request
 
 from dynamo import __version__
+from dynamo.api.deps import engine_or_none, service_of
 from dynamo.server.service import InventoryService
-from dynamo.store import SqlInventoryStore
 from dynamo.web import views
 
 __all__ = ["HERE", "database", "missing", "page", "service", "templates"]
@@ -31,14 +31,12 @@ templates.env.globals["version"] = __version__
 
 def service(request: Request) -> InventoryService:
     """The inventory service of the application serving ``request``."""
-    found: InventoryService = request.app.state.service
-    return found
+    return service_of(request)
 
 
 def database(request: Request) -> Engine | None:
     """The database holding history, queues and reports (None: the inventory is in memory)."""
-    store = service(request).store
-    return store.engine if isinstance(store, SqlInventoryStore) else None
+    return engine_or_none(service_of(request))
 
 
 def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
