@@ -56,6 +56,7 @@ def create_app(
     node: ServerNode | None = None,
     endpoints: Endpoints | None = None,
     userdata_options: UserDataOptions | None = None,
+    userdata_service: UserDataService | None = None,
     max_body: int = DEFAULT_MAX_BODY,
 ) -> FastAPI:
     """The application serving ``service``; callers are identified by ``authenticator``
@@ -63,7 +64,8 @@ def create_app(
     and stopped with the application (its lifespan) and serves /applications. ``node``, if
     given, is started and stopped instead: it runs the scheduler only while this server leads
     the servers sharing the database, and writes sent to a follower are redirected.
-    ``endpoints`` are the sites' storage, where user data are injected (``userdata_options``).
+    ``endpoints`` are the sites' storage, where user data are injected (``userdata_options``),
+    by ``userdata_service`` if given (else one is made on the service's database).
     Request bodies over ``max_body`` bytes are refused with 413 before they are read."""
 
     @asynccontextmanager
@@ -101,11 +103,11 @@ def create_app(
         app.middleware("http")(servers.follower_redirect)
     app.state.popularity = popularity_store_for(service.store)  # access records, next to it
     store = service.store
-    app.state.userdata = (
-        UserDataService(service, store.engine, endpoints or Endpoints(), userdata_options)
-        if isinstance(store, SqlInventoryStore)
-        else None
-    )
+    if userdata_service is None and isinstance(store, SqlInventoryStore):
+        userdata_service = UserDataService(
+            service, store.engine, endpoints or Endpoints(), userdata_options
+        )
+    app.state.userdata = userdata_service
     install_error_handlers(app)
     document_errors(app)
     # first: routes are matched in order, and jobs' injections are the most frequent calls

@@ -16,10 +16,12 @@ from dynamo.errors import DynamoError
 from dynamo.policy import partition_compiler
 from dynamo.server.config import ServerConfig, load_config
 from dynamo.server.leader import ClusterSettings, ServerNode, single_server_lock
+from dynamo.server.periodic import PeriodicTask, chain_hooks
 from dynamo.server.scheduler import build_scheduler
 from dynamo.server.service import InventoryService
 from dynamo.storage.catalogs import load_catalog
 from dynamo.store import SqlInventoryStore
+from dynamo.userdata import UserDataService
 from dynamo.web import install_pages
 
 __all__ = ["serve"]
@@ -111,6 +113,10 @@ def serve(
             )
             for entry in settings.catalogs
         }
+        userdata = UserDataService(
+            service, store.engine, settings.fileops.endpoints, settings.userdata
+        )
+        passes = _userdata_passes(userdata)
         node = ServerNode(
             service,
             store,
@@ -120,8 +126,8 @@ def serve(
                 failover_seconds=settings.failover_seconds,
                 poll_seconds=settings.poll_seconds,
             ),
-            on_lead=None if scheduler is None else scheduler.start,
-            on_follow=None if scheduler is None else scheduler.stop,
+            on_lead=chain_hooks(None if scheduler is None else scheduler.start, passes.start),
+            on_follow=chain_hooks(passes.stop, None if scheduler is None else scheduler.stop),
             partition_compiler=compiler,
             single_lock=single_lock,
         )
@@ -134,12 +140,22 @@ def serve(
             max_body=settings.max_body,
             endpoints=settings.fileops.endpoints,
             userdata_options=settings.userdata,
+            userdata_service=userdata,
         )
         install_pages(app)
         server_config = uvicorn_config(app, settings, log_level="info")
     except DynamoError as exc:
         fail(exc)
     _run(server_config, settings)
+
+
+def _userdata_passes(userdata: UserDataService) -> PeriodicTask:
+    """The leader's user-data pass: imports, consolidation steps, purges (``[userdata]``)."""
+
+    async def one_pass() -> str:
+        return (await userdata.run_once()).describe()
+
+    return PeriodicTask("userdata pass", userdata.options.pass_every, one_pass)
 
 
 def _run(server_config: uvicorn.Config, settings: ServerConfig) -> None:

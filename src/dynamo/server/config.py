@@ -32,6 +32,7 @@ config = "dealer_config.json"  # the Dealer's configuration (CMS JSON shape; def
 max_files_per_block = 100      # a user block is closed at this many files
 warn_at = 0.60                 # the UserData partition warns from this occupancy ...
 alarm_at = 0.75                # ... and alarms from this one
+pass_every = 300               # the leader's background pass (imports, consolidation); 0: off
 ```
 """
 

@@ -130,6 +130,22 @@ class PassSummary:
     consolidated: list[str] = field(default_factory=list)
     purged: list[str] = field(default_factory=list)
 
+    def describe(self) -> str:
+        """What the pass did, for a log line; empty when it did nothing."""
+        parts = [
+            f"{value} {label}"
+            for value, label in (
+                (self.imported, "files imported"),
+                (self.import_failures, "imports failed"),
+                (self.transfers, "block transfers queued"),
+                (self.deletions, "block deletions queued"),
+            )
+            if value
+        ]
+        parts.extend(f"{name} consolidated" for name in self.consolidated)
+        parts.extend(f"{name} purged" for name in self.purged)
+        return ", ".join(parts)
+
 
 class UserDataService:
     """See the module docstring."""

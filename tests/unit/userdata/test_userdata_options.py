@@ -27,6 +27,12 @@ def test_without_the_table_the_concepts_levels_apply(tmp_path: Path) -> None:
     path.write_text("[server]\nport = 8443\n", encoding="utf-8")
     options = load_config(path).userdata
     assert (options.max_files_per_block, options.warn_at, options.alarm_at) == (100, 0.6, 0.75)
+    assert options.pass_every == 300
+
+
+def test_the_background_pass_can_be_turned_off(tmp_path: Path) -> None:
+    assert _load(tmp_path, "pass_every = 0").pass_every == 0
+    assert _load(tmp_path, "pass_every = 2.5").pass_every == 2.5
 
 
 @pytest.mark.parametrize(
@@ -37,6 +43,8 @@ def test_without_the_table_the_concepts_levels_apply(tmp_path: Path) -> None:
         "warn_at = 1.5",
         "warn_at = 0.8\nalarm_at = 0.7",
         "quota = 5",
+        "pass_every = -1",
+        'pass_every = "often"',
     ],
 )
 def test_bad_values_are_refused_naming_the_file(tmp_path: Path, table: str) -> None:
