@@ -41,7 +41,9 @@ from dynamo.fileops.manager import ManagerOptions
 __all__ = ["FileOpsConfig", "WorkerSettings", "fileops_config_from", "load_fileops_config"]
 
 _TABLES = frozenset({"fileops", "storage", "fts3"})
-_SERVER_TABLES = frozenset({"server", "scheduler", "catalogs", "detox", "dealer", "consistency"})
+_SERVER_TABLES = frozenset(
+    {"server", "scheduler", "catalogs", "detox", "dealer", "consistency", "userdata"}
+)
 """Tables of the server's configuration, which may be the same file (they are not read here)."""
 
 _MANAGER_KEYS = {

@@ -93,3 +93,11 @@ def test_the_fts3_table_is_kept_with_paths_made_absolute(tmp_path: Path) -> None
         "cert": str(tmp_path / "proxy.pem"),
         "retry": 3,
     }
+
+
+def test_a_worker_reads_the_servers_own_file_whatever_tables_it_has(tmp_path: Path) -> None:
+    from dynamo.server.config import _TABLES as SERVER_TABLES
+
+    tables = "".join(f"[{name}]\n" for name in sorted(SERVER_TABLES | {"server"}))
+    config = load_fileops_config(write(tmp_path, tables))
+    assert config.manager.batch_size > 0
