@@ -204,6 +204,7 @@ def test_the_demo_shows_every_component_at_work_and_sums_up(
     assert summary["placed_copies"] > 0
     assert summary["jobs_run"] > 0
     assert summary["user_datasets"] == 1
+    assert summary["user_datasets_consolidated"] == 1  # by the leader's user-data pass
     [full] = [s for s in summary["sites"] if s["site"] == grid_full(directory)]
     assert full["occupancy_after"] <= 0.85
 

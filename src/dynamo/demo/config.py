@@ -159,6 +159,9 @@ def _server_toml(
         "[consistency]",
         "grace_seconds = 600   # files younger than this are not judged (default: a day)",
         "checksum_sample = 20",
+        "",
+        "[userdata]",
+        "pass_every = 5   # imports and consolidation steps (default: every 5 minutes)",
     ]
     for site, role in sorted(site_roles.items()):
         lines += ["", f"[storage.{site}]", f'url = "file://{layout.site_dir(site).resolve()}"']

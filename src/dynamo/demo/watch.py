@@ -42,6 +42,7 @@ class Watcher:
 
     engine: Engine
     seen: dict[str, int] = field(default_factory=dict)
+    consolidated: set[tuple[str, str]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         tables = {
@@ -54,6 +55,7 @@ class Watcher:
         with self.engine.connect() as conn:
             for name, column in tables.items():
                 self.seen[name] = conn.execute(select(func.max(column))).scalar() or 0
+            self.consolidated = self._consolidated(conn)
 
     def poll(self) -> list[Event]:
         """The events since the last poll."""
@@ -63,6 +65,7 @@ class Watcher:
                 *self._dealer(conn),
                 *self._fileops(conn),
                 *self._consistency(conn),
+                *self._userdata(conn),
                 *self._failed_runs(conn),
             ]
 
@@ -146,6 +149,20 @@ class Watcher:
             style = "yellow" if found else ""
             events.append(Event("consistency", f"{run.site}: {run.status}, {detail}", style))
         return events
+
+    @staticmethod
+    def _consolidated(conn: Any) -> set[tuple[str, str]]:
+        table = userdata_datasets
+        done = select(table.c.name, table.c.target_site).where(table.c.consolidated.is_not(None))
+        return {(name, site) for name, site in conn.execute(done)}
+
+    def _userdata(self, conn: Any) -> list[Event]:
+        done = self._consolidated(conn)
+        new, self.consolidated = sorted(done - self.consolidated), done
+        return [
+            Event("userdata", f"{short_name(name)} consolidated at {site}", "green")
+            for name, site in new
+        ]
 
     def _failed_runs(self, conn: Any) -> list[Event]:
         failed = self._new(conn, "runs", app_runs, app_runs.c.status.in_(("failed", "killed")))
