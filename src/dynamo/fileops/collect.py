@@ -10,6 +10,13 @@ removed, and its subscription (when still ``inbatch``) moves on:
 - deletion failed -> retry when the errno is retryable, else held ``all_failed``;
 - task cancelled by the backend on its own -> retry.
 
+A batch handed to an external backend (``submitted``: FTS3) that still has tasks without a
+result ``job_timeout`` seconds after its submission is overdue (a job that hangs): those tasks
+are cancelled at the backend and fail with ETIMEDOUT, a retryable failure of their source, so
+source selection retries or holds them as for any other failure. A cancellation the backend
+refuses fails the batch's collection: nothing is marked, the next cycle tries again. Nothing
+is done for a file without a result, so no file is taken as present that FTS3 did not verify.
+
 A subscription that is no longer ``inbatch`` (cancelled meanwhile) keeps its status; its task
 is archived all the same. A batch with no task left is removed. A queued batch that has no
 external id yet is (re)submitted first: this is how a submission the manager did not get to
@@ -18,6 +25,7 @@ record survives a crash.
 
 from __future__ import annotations
 
+import errno
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -64,6 +72,7 @@ class CollectCounts:
     resubmitted: int = 0
     cancel_requests: int = 0
     backend_errors: int = 0
+    timed_out: int = 0
     unknown_backend: set[str] = field(default_factory=set)
 
 
@@ -85,10 +94,13 @@ def collect_results(
     endpoints: Endpoints,
     backends: Mapping[str, FileOpBackend],
     now: int,
+    *,
+    job_timeout: int = 0,
 ) -> CollectCounts:
     """Poll every batch in flight and apply the results (see the module docstring); the
     unfinished tasks of cancelled subscriptions are named to the backend's ``cancel`` first
-    (again each cycle until a poll reports them)."""
+    (again each cycle until a poll reports them). ``job_timeout`` > 0: seconds after which
+    the tasks of a submitted batch still without a result are cancelled and failed."""
     counts = CollectCounts()
     with engine.connect() as conn:
         batches = load_batches(conn, endpoints)
@@ -99,6 +111,8 @@ def collect_results(
             continue
         try:
             results = _exchange(engine, backend, batch, now, counts)
+            if job_timeout and batch.status == BatchStatus.SUBMITTED:
+                results = [*results, *_expire(backend, batch, results, now, job_timeout, counts)]
         except Exception as exc:  # one failing backend or batch must not stop the others
             log.warning(
                 "batch %d (%s): the backend failed, retried next cycle: %s",
@@ -133,6 +147,46 @@ def _exchange(
             len(cancellable),
         )
     return backend.poll(batch.spec) if batch.tasks else ()
+
+
+def _expire(
+    backend: FileOpBackend,
+    batch: InFlightBatch,
+    results: Sequence[TaskResult],
+    now: int,
+    job_timeout: int,
+    counts: CollectCounts,
+) -> list[TaskResult]:
+    """Cancel and fail the tasks of an overdue batch that have no result (see the module
+    docstring); a ``cancel`` that raises leaves everything as it was."""
+    age = now - batch.updated
+    if age < job_timeout:
+        return []
+    reported = {result.task_id for result in results}
+    overdue = [task_id for task_id in batch.tasks if task_id not in reported]
+    if not overdue:
+        return []
+    backend.cancel(batch.spec, overdue)
+    log.warning(
+        "batch %d (%s %s): %d tasks without a result %d s after submission: cancelled",
+        batch.spec.batch_id,
+        batch.spec.backend,
+        batch.spec.external_id,
+        len(overdue),
+        age,
+    )
+    counts.timed_out += len(overdue)
+    message = f"no result from {batch.spec.backend} {age} s after submission: cancelled"
+    return [
+        TaskResult(
+            task_id=task_id,
+            status=TaskStatus.FAILED,
+            exit_code=errno.ETIMEDOUT,
+            message=message,
+            finished=now,
+        )
+        for task_id in overdue
+    ]
 
 
 def _apply_results(

@@ -11,6 +11,8 @@ In a file of its own, or in the server's configuration file (the tables below si
     max_pending_per_site = 100000
     max_pending_per_backend = 500000
     seed = 0
+    job_timeout = 172800       # seconds an FTS3 job may run before its unfinished files are
+                               # cancelled and retried (0: never)
     parallel = 4               # worker threads
     stale_after = 120          # seconds without heartbeat before a batch is taken over
     heartbeat_interval = 10
@@ -52,6 +54,7 @@ _MANAGER_KEYS = {
     "max_pending_per_site": 1,
     "max_pending_per_backend": 1,
     "seed": 0,
+    "job_timeout": 0,
 }
 _WORKER_KEYS = {"parallel": 1, "stale_after": 1, "heartbeat_interval": 1, "poll_interval": 0}
 

@@ -41,6 +41,8 @@ class InFlightBatch:
     spec: BatchSpec
     status: str
     tasks: Mapping[int, TaskInfo]
+    updated: int = 0
+    """When the batch row last changed: for a ``submitted`` batch, when it was submitted."""
 
 
 def task_spec(info: TaskInfo, endpoints: Endpoints) -> TaskSpec:
@@ -84,6 +86,7 @@ def load_batches(
         b.c.status,
         b.c.staging,
         b.c.external_id,
+        b.c.updated,
     ).order_by(b.c.id)
     task_query = (
         select(
@@ -133,7 +136,7 @@ def load_batches(
             created=row[14],
         )
     result = []
-    for id_, kind, backend, source_site, site, status, staging, external_id in rows:
+    for id_, kind, backend, source_site, site, status, staging, external_id, updated in rows:
         infos = tasks[id_]
         spec = BatchSpec(
             batch_id=id_,
@@ -145,5 +148,5 @@ def load_batches(
             external_id=external_id,
             tasks=tuple(task_spec(info, endpoints) for info in infos.values()),
         )
-        result.append(InFlightBatch(spec=spec, status=status, tasks=infos))
+        result.append(InFlightBatch(spec=spec, status=status, tasks=infos, updated=updated))
     return result

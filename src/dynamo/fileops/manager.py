@@ -7,7 +7,8 @@ any two leaves rows that the next cycle's cleanup puts right):
 2. cleanup: tasks of subscriptions that are new, retry or held are dropped, ``inbatch``
    subscriptions without a task go back to ``new``, batches without tasks are removed;
 3. collect: each backend is polled, results archived and subscriptions moved on, tasks of
-   cancelled subscriptions named to the backends (:mod:`dynamo.fileops.collect`);
+   cancelled subscriptions named to the backends, tasks of batches overdue at an external
+   backend (``job_timeout``) cancelled and failed (:mod:`dynamo.fileops.collect`);
 4. holds: pending subscriptions at sites that are not ready (or have no endpoint) are held
    ``site_unavailable``; such holds are released when the site is ready again;
 5. dispatch: new and retry subscriptions get sources and go out in batches
@@ -51,6 +52,9 @@ class ManagerOptions:
     max_pending_per_backend: int = 500_000
     seed: int = 0
     take_deletions: bool = True
+    job_timeout: int = 172_800
+    """Seconds after its submission to an external backend (FTS3) after which a batch's
+    tasks still without a result are cancelled and failed (retryable); 0: never."""
 
     def dispatch_options(self) -> DispatchOptions:
         return DispatchOptions(
@@ -76,6 +80,7 @@ class CycleSummary:
     cancel_requests: int = 0
     batches_finished: int = 0
     backend_errors: int = 0
+    timed_out: int = 0
     held_site_unavailable: int = 0
     released_site_available: int = 0
     satisfied: int = 0
@@ -109,7 +114,7 @@ def run_cycle(
     if options.take_deletions:
         summary.subscribed_deletions = take_replica_deletions(engine, now=now)
     summary.cleaned = clean(engine, now)
-    collected = collect_results(engine, endpoints, backends, now)
+    collected = collect_results(engine, endpoints, backends, now, job_timeout=options.job_timeout)
     summary.done, summary.failed, summary.cancelled = (
         collected.done,
         collected.failed,
@@ -119,6 +124,7 @@ def run_cycle(
     summary.cancel_requests = collected.cancel_requests
     summary.batches_finished = collected.batches_finished
     summary.backend_errors = collected.backend_errors
+    summary.timed_out = collected.timed_out
     summary.unknown_backends = sorted(collected.unknown_backend)
     held, released = hold_unavailable(engine, inventory, endpoints, now)
     summary.held_site_unavailable, summary.released_site_available = held, released
