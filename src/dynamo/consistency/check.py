@@ -29,7 +29,13 @@ from dynamo.consistency.unmerged import clean_unmerged
 from dynamo.fileops.ports import OpKind
 from dynamo.fileops.subscriptions import FileRef, subscribe
 from dynamo.model import Inventory, SiteStatus
-from dynamo.storage import FileStat, StorageBackend, StorageError, StorageNotFound
+from dynamo.storage import (
+    FileStat,
+    StorageBackend,
+    StorageError,
+    StorageNotFound,
+    StorageUnavailable,
+)
 
 __all__ = ["CheckResult", "check_site"]
 
@@ -159,10 +165,20 @@ def _by_path(
 
 
 def _listing(storage: StorageBackend, roots: list[str]) -> Iterator[FileStat]:
+    """Every entry under ``roots``. A root that does not exist lists as empty; any other
+    failure, a directory below a root that vanished included, ends the check (raised): a
+    partial listing would declare the files it did not reach missing."""
     for root in roots:
+        listed = 0
         try:
-            yield from storage.walk(root)
-        except StorageNotFound:
+            for entry in storage.walk(root):
+                listed += 1
+                yield entry
+        except StorageNotFound as exc:
+            if listed or (exc.path is not None and exc.path.rstrip("/") != root.rstrip("/")):
+                raise StorageUnavailable(
+                    f"the listing of {root} broke off after {listed} entries: {exc}", path=root
+                ) from exc
             log.info("%s: %s does not exist on storage", storage.url("/"), root)
 
 

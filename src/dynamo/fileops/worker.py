@@ -55,16 +55,18 @@ from dynamo.fileops.standalone import (
     release_batch,
     start_task,
 )
-from dynamo.storage import StorageBackend, StorageError, StorageNotFound, copy_file
+from dynamo.storage import (
+    PART_MARKER,
+    StorageBackend,
+    StorageError,
+    StorageNotFound,
+    copy_file,
+)
 from dynamo.store.sqlops import driver_message
 
 __all__ = ["PART_MARKER", "SqliteWorkerLock", "Worker", "WorkerOptions"]
 
 log = logging.getLogger(__name__)
-
-PART_MARKER = ".dynamo-part-"
-"""What the storage adapters put in a temporary file's name (``<target>.dynamo-part-<id>``)."""
-
 
 MAX_RETRY_DELAY = 60.0
 """Seconds: the longest wait between two tries at a failing database."""

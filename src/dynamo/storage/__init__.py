@@ -26,6 +26,7 @@ from dynamo.storage.errors import (
 )
 from dynamo.storage.memory import MemoryStorage
 from dynamo.storage.ports import (
+    PART_MARKER,
     Capability,
     FileStat,
     StageStatus,
@@ -33,10 +34,12 @@ from dynamo.storage.ports import (
     adler32_file,
     adler32_hex,
     normalize_path,
+    part_name,
 )
 from dynamo.storage.posix import PosixStorage
 
 __all__ = [
+    "PART_MARKER",
     "Capability",
     "ChecksumMismatch",
     "EmulatedTapeStorage",
@@ -62,4 +65,5 @@ __all__ = [
     "error_from_errno",
     "error_from_message",
     "normalize_path",
+    "part_name",
 ]

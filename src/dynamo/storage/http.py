@@ -14,6 +14,7 @@ CA file or a ``ssl.SSLContext`` built on the hashed CA directory (``X509_CERT_DI
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import ssl
 import xml.etree.ElementTree as ElementTree
@@ -45,6 +46,7 @@ from dynamo.storage.ports import (
     StorageBackend,
     adler32_hex,
     normalize_path,
+    part_name,
 )
 from dynamo.storage.staging import DiskStaging
 
@@ -166,6 +168,10 @@ class WebDavStorage:
                     mtime = _mtime(element.findtext(f".//{_DAV}getlastmodified"))
                     yield FileStat(site_path, size, mtime, is_dir)
                 element.clear()
+        try:
+            parser.close()
+        except ElementTree.ParseError as exc:  # the body broke off: the listing is incomplete
+            raise StorageUnavailable(f"incomplete PROPFIND answer: {exc}", path=directory) from exc
 
     def _propfind(self, path: str, depth: str) -> Iterator[FileStat]:
         headers = {"Depth": depth, "Content-Type": "application/xml"}
@@ -181,6 +187,10 @@ class WebDavStorage:
         try:
             self._check(response, path, 207)
             yield from self._entries(response, "\x00" if depth == "0" else path)
+        except self._httpx.TimeoutException as exc:
+            raise StorageTimeout(str(exc) or "timed out", path=path) from exc
+        except self._httpx.TransportError as exc:  # the server went away mid-answer
+            raise StorageUnavailable(str(exc) or type(exc).__name__, path=path) from exc
         finally:
             response.close()
 
@@ -282,12 +292,19 @@ class WebDavStorage:
                     yield chunk
 
         headers = {"Content-Length": str(local.stat().st_size)}
-        self._check(self._request("PUT", path, content=body(), headers=headers), path)
-        if checksum is not None:
-            actual = self.checksum(path)
-            if adler32_hex(sent[0]) != checksum.lower() or actual != checksum.lower():
-                self._request("DELETE", path)
-                raise self._mismatch(path, actual, checksum)
+        temporary = part_name(path)  # a PUT that breaks off leaves no file under ``path``
+        try:
+            self._check(self._request("PUT", temporary, content=body(), headers=headers), path)
+            if checksum is not None:
+                actual = self.checksum(temporary)
+                if adler32_hex(sent[0]) != checksum.lower() or actual != checksum.lower():
+                    raise self._mismatch(path, actual, checksum)
+            move = {"Destination": self.url(path), "Overwrite": "T"}
+            self._check(self._request("MOVE", temporary, headers=move), path)
+        except BaseException:
+            with contextlib.suppress(StorageError):
+                self._request("DELETE", temporary)
+            raise
         return self.stat(path)
 
     def download(self, path: str, local: Path, *, checksum: str | None = None) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 import posixpath
+import uuid
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -175,6 +176,16 @@ def normalize_path(path: str) -> str:
         raise StorageError("path may not contain '..'", path=path)
     normal = posixpath.normpath(path)
     return "/" if normal == "//" else normal
+
+
+PART_MARKER = ".dynamo-part-"
+"""In the name of the temporary file a copy writes before renaming it into place
+(``<target>.dynamo-part-<id>``): a copy that dies leaves no file under the target's name."""
+
+
+def part_name(path: str) -> str:
+    """A fresh temporary name beside ``path`` (see :data:`PART_MARKER`)."""
+    return f"{path}{PART_MARKER}{uuid.uuid4().hex[:12]}"
 
 
 def join_site_path(directory: str, name: str) -> str:

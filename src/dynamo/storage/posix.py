@@ -28,6 +28,7 @@ from dynamo.storage.ports import (
     adler32_hex,
     join_site_path,
     normalize_path,
+    part_name,
 )
 from dynamo.storage.staging import DiskStaging
 
@@ -149,7 +150,7 @@ class PosixStorage:
         if not overwrite and os.path.lexists(target):
             raise StorageExists("file exists", path=path)
         self.mkdir(path.rsplit("/", 1)[0] or "/")
-        temporary = f"{target}.dynamo-part-{uuid.uuid4().hex[:12]}"
+        temporary = part_name(target)
         try:
             with open(temporary, "wb") as stream:
                 actual = _copy_stream(source, stream)

@@ -32,6 +32,7 @@ from dynamo.storage.ports import (
     adler32_file,
     join_site_path,
     normalize_path,
+    part_name,
 )
 from dynamo.storage.staging import DiskStaging
 
@@ -84,11 +85,27 @@ def translate_xrootd_status(status: Any, path: str) -> StorageError:
     return error_from_message(message, path=path)
 
 
+_CLIENT_SETTINGS = {
+    "ConnectionWindow": 5,
+    "ConnectionRetry": 3,
+    "StreamErrorWindow": 5,
+    "TimeoutResolution": 1,
+}
+"""XrdCl settings for a long-running service. XrdCl's defaults (a 120 s wait between
+connection attempts, 1,800 s during which a host whose stream failed is not tried again,
+timeouts checked every 15 s) leave a process unable to reach a storage server that restarted
+for half an hour. An ``XRD_<NAME>`` environment variable still wins (XrdCl keeps the values it
+imported from the environment)."""
+
+
 def _client() -> Any:
     try:
         from XRootD import client
     except ImportError as exc:  # pragma: no cover - depends on the installation
         raise StorageUnsupported("the xrootd client is not installed (pip install xrootd)") from exc
+    module: Any = client  # the bindings carry no type information for EnvPutInt
+    for name, value in _CLIENT_SETTINGS.items():
+        module.EnvPutInt(name, value)
     return client
 
 
@@ -188,6 +205,24 @@ class XRootDStorage:
         status, _ = remove(self.server_path(path), timeout=self.timeout)
         self._check(status, path)
 
+    def _copy_into_place(
+        self, source: str, path: str, *, checksum: str | None, **extra: Any
+    ) -> None:
+        """Copy ``source`` to a temporary name beside ``path`` and rename it into place: a
+        copy that fails, or whose server dies, leaves no file under ``path``."""
+        temporary = part_name(path)
+        try:
+            self._copy(
+                source, self.url(temporary), temporary, checksum=checksum, force=True, **extra
+            )
+            status, _ = self._fs.mv(
+                self.server_path(temporary), self.server_path(path), timeout=self.timeout
+            )
+            self._check(status, path)
+        except BaseException:
+            self._remove_quietly(temporary)
+            raise
+
     def _copy(
         self,
         source: str,
@@ -237,7 +272,7 @@ class XRootDStorage:
         if not local.is_file():
             raise StorageNotFound("no such local file", path=str(local))
         self._refuse_existing(path, overwrite)
-        self._copy(str(local.resolve()), self.url(path), path, checksum=checksum, force=True)
+        self._copy_into_place(str(local.resolve()), path, checksum=checksum)
         return self.stat(path)
 
     def download(self, path: str, local: Path, *, checksum: str | None = None) -> None:
@@ -264,14 +299,7 @@ class XRootDStorage:
         if source_record.is_dir:
             raise StorageIsDirectory("is a directory", path=source_record.path)
         self._refuse_existing(path, overwrite)
-        self._copy(
-            source.url(source_path),
-            self.url(path),
-            path,
-            checksum=checksum,
-            force=True,
-            thirdparty="only",
-        )
+        self._copy_into_place(source.url(source_path), path, checksum=checksum, thirdparty="only")
         return self.stat(path)
 
     def request_stage(self, paths: Iterable[str]) -> str:

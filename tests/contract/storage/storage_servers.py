@@ -25,7 +25,10 @@ __all__ = [
     "Server",
     "ServerStartError",
     "free_port",
+    "kill_server",
+    "restart_server",
     "start_moto",
+    "start_named",
     "start_wsgidav",
     "start_xrootd",
 ]
@@ -49,6 +52,8 @@ class Server:
     data: Path
     log: Path
     extra: dict[str, str] = field(default_factory=dict)
+    argv: list[str] = field(default_factory=list)
+    """The command line that started it (``restart_server`` runs it again)."""
 
     def stop(self) -> None:
         """Terminate the process by PID, kill it if it lingers, and remove its directory."""
@@ -126,7 +131,7 @@ def start_xrootd(*, http: bool = True) -> Server:
     log = admin / "xrootd.log"
     argv = ["xrootd", "-c", str(config), "-l", str(log), "-R", "nobody"]
     process = _spawn("xrootd", argv, workdir, workdir / "stdout.log")
-    server = Server("xrootd", process, ports, workdir, data, log)
+    server = Server("xrootd", process, ports, workdir, data, log, argv=argv)
     for port in ports.values():
         _wait_for_port(server, port)
     return server
@@ -161,9 +166,30 @@ def start_wsgidav() -> Server:
         "-q",
     ]  # fmt: skip
     process = _spawn("wsgidav", argv, workdir, log)
-    server = Server("wsgidav", process, {"http": port}, workdir, data, log)
+    server = Server("wsgidav", process, {"http": port}, workdir, data, log, argv=argv)
     _wait_for_port(server, port)
     return server
+
+
+def start_named(name: str) -> Server:
+    """``xrootd`` (root:// only) or ``wsgidav``: for tests parametrized by server."""
+    return start_xrootd(http=False) if name == "xrootd" else start_wsgidav()
+
+
+def kill_server(server: Server) -> None:
+    """SIGKILL the server (by PID) and reap it; its data stay."""
+    server.process.kill()
+    server.process.wait(timeout=10)
+
+
+def restart_server(server: Server) -> None:
+    """Start a killed server again with the same command line, ports and data."""
+    assert server.argv, f"{server.name} cannot be restarted"
+    server.process = _spawn(
+        server.name, server.argv, server.workdir, server.workdir / "restart.log"
+    )
+    for port in server.ports.values():
+        _wait_for_port(server, port)
 
 
 def environment_skips_servers() -> bool:
