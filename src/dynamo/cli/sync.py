@@ -4,7 +4,8 @@ SOURCE is an http(s) URL of a JSON-over-HTTP source or the path of a JSON file, 
 schema of ``docs/sources.md``, or ``rucio+http(s)://HOST:PORT`` a Rucio server (credentials
 from ``DYNAMO_RUCIO_*``, see :func:`dynamo.sources.open_source`). Without ``--since`` the
 sync is full (deletes by absence, within the sections the source provides); with it,
-incremental. The ChangeSet is committed whole, or not at all; conflicts are listed with
+incremental. The ChangeSet is committed whole, or not at all, with the users and the
+job-queue demand the source gives in the same transaction; conflicts are listed with
 their resolution. The accesses of a ``popularity`` section are recorded after the commit
 (not in a dry run).
 
@@ -42,7 +43,9 @@ import_app = typer.Typer(help="Import the inventory from another data management
 
 @sync_app.command("run")
 def run(
-    source: Annotated[str, typer.Argument(help="An http(s) URL or a JSON file.")],
+    source: Annotated[
+        str, typer.Argument(help="An http(s) URL, a JSON file, a directory of CSV files.")
+    ],
     db: DbOption,
     since: Annotated[
         int | None, typer.Option(help="Incremental: changes since this time (epoch s).")
@@ -77,12 +80,19 @@ def import_rucio(
     group: Annotated[
         str, typer.Option(help="The group of the imported replicas (created if need be).")
     ] = "AnalysisOps",
+    quota_partition: Annotated[
+        str | None,
+        typer.Option(
+            envvar="DYNAMO_RUCIO_QUOTA_PARTITION",
+            help="The partition whose quota at each site is the RSE's capacity.",
+        ),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Plan and report; commit nothing.")
     ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Import (or re-sync) RSEs, datasets, files and replicas of a Rucio server into --db."""
+    """Import (or re-sync) RSEs, accounts, datasets, files and replicas of a Rucio server."""
     adapter = RucioSource(
         url,
         scopes=tuple(scope or ()),
@@ -90,6 +100,7 @@ def import_rucio(
         account=account,
         username=username,
         password=password,
+        quota_partition=quota_partition,
     )
     _sync(adapter, db, since=None, group=group, dry_run=dry_run, json_output=json_output)
 
@@ -109,7 +120,13 @@ def _sync(
             try:
                 inventory, _seq = store.load(partition_compiler(now=int(time.time())))
                 result = run_sync(
-                    adapter, store, inventory, since=since, dry_run=dry_run, default_group=group
+                    adapter,
+                    store,
+                    inventory,
+                    engine=store.engine,
+                    since=since,
+                    dry_run=dry_run,
+                    default_group=group,
                 )
                 if not dry_run:
                     record_popularity(store.engine, result.accesses)

@@ -25,6 +25,7 @@ from dynamo.dealer.history import COMMIT_RECORD, abandon_planned, commit_records
 from dynamo.dealer.jobqueue import (
     HALF_LIFE,
     JsonJobQueue,
+    SqlJobQueue,
     SyntheticJobQueue,
     parse_job_feed,
     request_weights,
@@ -67,6 +68,7 @@ __all__ = [
     "Rejection",
     "RequestUpdate",
     "SiteStats",
+    "SqlJobQueue",
     "Subscription",
     "SyntheticJobQueue",
     "UndertakerPlugIn",

@@ -8,7 +8,8 @@ through file operations). Additions: ``min_reliability`` (0..1), ``reliability_w
 (default 7), ``reliability_min_transfers`` (default 10: fewer finished transfers leave a
 site's reliability at 1.0), ``job_feed`` (a JSON job-queue feed file for popularity) and
 ``synthetic_jobs`` (without a feed: how many datasets an invented job queue asks for, for the
-demo; default 0, none).
+demo; default 0, none). With neither, the demand is what a source sync stored
+(``docs/sources.md``, ``demand``; none stored: no demand).
 
 A plug-in is known by its module's class (``requests:CopyRequestsHandler``, ...) or its name;
 its ``config`` sizes are TB as in the original. Relative paths are taken from the file's

@@ -2,8 +2,9 @@
 
 :func:`run_cycle` is what both the scheduled application and ``dynamo dealer run`` call. It
 reads the open copy requests (through the registry port), the job-queue demand (through the
-job-queue port, or the configured JSON feed), the sites' transfer reliability and the latest
-Detox cycle (from the database), lets every plug-in propose, plans, and records the cycle.
+job-queue port, the configured JSON feed, the synthetic queue, or else the demand a source
+sync stored in the database), the sites' transfer reliability and the latest Detox cycle
+(from the database), lets every plug-in propose, plans, and records the cycle.
 The returned ChangeSet creates the new incomplete replicas; :meth:`CycleResult.commit_record`
 is what the commit's transaction must also do (mark the cycle committed, subscribe the
 transfers); :func:`apply_request_updates` moves the copy requests on. A dry run records a
@@ -23,7 +24,12 @@ from sqlalchemy import Engine
 from dynamo.dealer.config import DealerConfig
 from dynamo.dealer.facts import read_site_stats
 from dynamo.dealer.history import commit_record, record_cycle, record_failed_cycle
-from dynamo.dealer.jobqueue import JsonJobQueue, SyntheticJobQueue, request_weights
+from dynamo.dealer.jobqueue import (
+    JsonJobQueue,
+    SqlJobQueue,
+    SyntheticJobQueue,
+    request_weights,
+)
 from dynamo.dealer.plan import DealerPlan
 from dynamo.dealer.planner import plan
 from dynamo.dealer.plugins import build_plugins
@@ -106,6 +112,8 @@ def run_cycle(
             queue = JsonJobQueue(config.job_feed)
         elif queue is None and config.synthetic_jobs:
             queue = SyntheticJobQueue(inventory.datasets, config.synthetic_jobs, seed=options.seed)
+        elif queue is None and engine is not None:
+            queue = SqlJobQueue(engine)  # the demand a source sync stored (empty: no weights)
         weights = request_weights(queue.queued_jobs(now), now) if queue is not None else {}
         stats = (
             read_site_stats(

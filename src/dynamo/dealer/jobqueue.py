@@ -7,6 +7,7 @@ discounted by its age with a half-life (4 days, as CMS's GlobalQueueRequestHisto
 
 The feed (a file, or what an HTTP endpoint returned) is a JSON list, or an object with a
 ``jobs`` list, of ``{"dataset": NAME, "jobs": COUNT, "queued": EPOCH_SECONDS}``.
+:class:`SqlJobQueue` reads the demand a source sync stored (``docs/sources.md``, ``demand``).
 """
 
 from __future__ import annotations
@@ -17,13 +18,16 @@ from pathlib import Path
 from typing import Any, Final
 
 import orjson
+from sqlalchemy import Engine
 
 from dynamo.dealer.ports import QueuedJobs
 from dynamo.errors import ConfigurationError
+from dynamo.store.synced import read_queued_jobs
 
 __all__ = [
     "HALF_LIFE",
     "JsonJobQueue",
+    "SqlJobQueue",
     "SyntheticJobQueue",
     "parse_job_feed",
     "request_weights",
@@ -92,6 +96,19 @@ class JsonJobQueue:
         except OSError as exc:
             raise ConfigurationError(f"cannot read the job feed {self.path}: {exc}") from exc
         return [r for r in parse_job_feed(text, source=str(self.path)) if r.queued <= now]
+
+
+class SqlJobQueue:
+    """A :class:`~dynamo.dealer.ports.JobQueueSource` reading the synced ``queued_jobs`` table."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def queued_jobs(self, now: int) -> list[QueuedJobs]:
+        return [
+            QueuedJobs(dataset=dataset, jobs=jobs, queued=queued)
+            for dataset, queued, jobs in read_queued_jobs(self.engine, now)
+        ]
 
 
 class SyntheticJobQueue:

@@ -60,6 +60,7 @@ from dynamo.server.service import InventoryService
 from dynamo.server.sync_app import SyncApp
 from dynamo.store import SideWrite, SqlInventoryStore, make_engine
 from dynamo.store.appruns import AppRun, RunMode, RunStatus, RunStore, SqlRunStore
+from dynamo.store.synced import SYNC_RECORD, write_synced_records
 
 __all__ = ["RecordSink", "ScheduleView", "Scheduler", "build_scheduler"]
 
@@ -441,13 +442,14 @@ def build_scheduler(
 def record_sink(run: AppRun, records: list[dict[str, Any]]) -> SideWrite:
     """The server's record sink: each record kind written by its application's own code."""
     kinds = {record.get("kind") for record in records}
-    if kinds - {COMMIT_RECORD, UPDATE_RECORD, DEALER_RECORD}:
+    if kinds - {COMMIT_RECORD, UPDATE_RECORD, DEALER_RECORD, SYNC_RECORD}:
         raise ConfigurationError(
             f"run {run.id}: records of unknown kinds {sorted(map(str, kinds))}"
         )
     detox = [record for record in records if record.get("kind") == COMMIT_RECORD]
     updates = [record for record in records if record.get("kind") == UPDATE_RECORD]
     dealer = [record for record in records if record.get("kind") == DEALER_RECORD]
+    synced = [record for record in records if record.get("kind") == SYNC_RECORD]
 
     def write(connection: Any, seq: int | None) -> None:
         now = int(time.time())
@@ -457,6 +459,8 @@ def record_sink(run: AppRun, records: list[dict[str, Any]]) -> SideWrite:
             apply_update_records(connection, updates, now)
         if dealer:
             commit_dealer_records(connection, dealer, seq, now)
+        if synced:
+            write_synced_records(connection, synced, now)
 
     return write
 

@@ -2,8 +2,9 @@
 
 In the forked child it reads the source named by the ``source`` argument (an http(s) URL or
 a JSON file, ``docs/sources.md``), plans against the frozen inventory and returns the one
-ChangeSet, which the server commits whole; the conflicts and their resolutions are in the
-run's summary and log. Arguments::
+ChangeSet, which the server commits whole, with the users and job-queue demand the source
+gave as a record the server's record sink writes in the same transaction; the conflicts
+and their resolutions are in the run's summary and log. Arguments::
 
     source          URL or file (required)
     since           incremental: changes since this epoch time
@@ -54,27 +55,30 @@ class SyncApp:
         engine = self.engine_factory()
         try:
             catalog = SqlInventoryStore(engine, file_cache_blocks=0)
-            plan, accesses = plan_from_source(
+            plan, extras = plan_from_source(
                 source,
                 ctx.inventory,
                 since=since,
+                engine=engine,
                 store=catalog,
                 default_group=None if group is None else str(group),
             )
             if not dry_run:
-                record_popularity(engine, accesses)
+                record_popularity(engine, extras.accesses)
         finally:
             engine.dispose()
             source.close()
-        result = SyncResult(source.name, plan, since, None, accesses)
-        for conflict in plan.conflicts:
+        result = SyncResult(source.name, plan, since, None, extras)
+        for conflict in plan.conflicts + extras.conflicts:
             ctx.log.warning("%s %s: %s", conflict.kind, conflict.subject, conflict.resolution)
         summary = {"dry_run": dry_run, **result.to_json()}
         summary.pop("committed_seq")
         ctx.log.info("sync from %s: %s operations", source.name, len(plan.changeset))
         if dry_run:
             return AppResult(summary=summary)
-        return AppResult(changeset=plan.changeset, summary=summary)
+        record = extras.record()
+        records = [] if record is None else [record]
+        return AppResult(changeset=plan.changeset, records=records, summary=summary)
 
 
 def _since(ctx: AppContext) -> int | None:

@@ -1,4 +1,5 @@
-"""Adapters of the source ports: one JSON document from a file, or JSON over HTTP.
+"""Adapters of the source ports: one JSON document from a file, or JSON over HTTP
+(:class:`~dynamo.sources.csvfiles.CsvSource` reads a directory of CSV files).
 
 :class:`JsonFileSource` reads the whole document (``docs/sources.md``) from a path; it has no
 notion of ``since``: an incremental sync from a file takes the file as the delta.
@@ -16,6 +17,8 @@ from typing import Final
 import httpx
 import orjson
 
+from dynamo.sources.csvfiles import CsvSource
+from dynamo.sources.document import DocumentSource
 from dynamo.sources.records import Snapshot
 from dynamo.sources.rucio import RucioSource
 from dynamo.sources.schema import SourceError, SourceFormatError, parse_document
@@ -25,48 +28,22 @@ __all__ = ["HttpJsonSource", "JsonFileSource", "open_source"]
 DEFAULT_TIMEOUT: Final = 60.0
 
 
-class JsonFileSource:
+class JsonFileSource(DocumentSource):
     """A Source reading one JSON document from ``path`` (read once per instance)."""
 
     def __init__(self, path: Path) -> None:
+        super().__init__()
         self.path = path
         self.name = str(path)
-        self._snapshot: Snapshot | None = None
 
-    def _document(self) -> Snapshot:
-        if self._snapshot is None:
-            try:
-                data = orjson.loads(self.path.read_bytes())
-            except OSError as exc:
-                raise SourceError(f"cannot read {self.path}: {exc}") from exc
-            except orjson.JSONDecodeError as exc:
-                raise SourceFormatError(f"{self.path}: not JSON: {exc}") from exc
-            self._snapshot = parse_document(data)
-        return self._snapshot
-
-    def _only(self, section: str) -> Snapshot:
-        whole = self._document()
-        if section not in whole.sections:
-            return Snapshot(as_of=whole.as_of)
-        return whole.only(section)
-
-    def catalog(self, since: int | None) -> Snapshot:
-        return self._only("datasets")
-
-    def replicas(self, since: int | None) -> Snapshot:
-        return self._only("replicas")
-
-    def sites(self) -> Snapshot:
-        return self._only("sites")
-
-    def groups(self) -> Snapshot:
-        return self._only("groups")
-
-    def popularity(self, since: int | None) -> Snapshot:
-        return self._only("popularity")
-
-    def close(self) -> None:
-        pass
+    def _load(self) -> Snapshot:
+        try:
+            data = orjson.loads(self.path.read_bytes())
+        except OSError as exc:
+            raise SourceError(f"cannot read {self.path}: {exc}") from exc
+        except orjson.JSONDecodeError as exc:
+            raise SourceFormatError(f"{self.path}: not JSON: {exc}") from exc
+        return parse_document(data)
 
 
 class HttpJsonSource:
@@ -108,17 +85,24 @@ class HttpJsonSource:
     def popularity(self, since: int | None) -> Snapshot:
         return self._get("popularity", since)
 
+    def users(self) -> Snapshot:
+        return self._get("users", None)
+
+    def demand(self, since: int | None) -> Snapshot:
+        return self._get("demand", since)
+
     def close(self) -> None:
         self._client.close()
 
 
 def open_source(
     spec: str, env: Mapping[str, str] | None = None
-) -> JsonFileSource | HttpJsonSource | RucioSource:
+) -> JsonFileSource | CsvSource | HttpJsonSource | RucioSource:
     """The adapter for ``spec``: ``rucio+http(s)://`` a Rucio server (credentials from ``env``:
     ``DYNAMO_RUCIO_TOKEN``, or ``DYNAMO_RUCIO_ACCOUNT`` (default root), ``_USERNAME`` and
-    ``_PASSWORD``; scopes from ``DYNAMO_RUCIO_SCOPES``, comma-separated, default all), an
-    http(s) URL of a JSON source, else a JSON file path."""
+    ``_PASSWORD``; scopes from ``DYNAMO_RUCIO_SCOPES``, comma-separated, default all; the
+    partition RSE capacities are the quota of from ``DYNAMO_RUCIO_QUOTA_PARTITION``), an
+    http(s) URL of a JSON source, a directory of CSV files, else a JSON file path."""
     if spec.startswith(("rucio+http://", "rucio+https://")):
         found = env or {}
         scopes = found.get("DYNAMO_RUCIO_SCOPES", "")
@@ -129,10 +113,13 @@ def open_source(
             account=found.get("DYNAMO_RUCIO_ACCOUNT", "root"),
             username=found.get("DYNAMO_RUCIO_USERNAME"),
             password=found.get("DYNAMO_RUCIO_PASSWORD"),
+            quota_partition=found.get("DYNAMO_RUCIO_QUOTA_PARTITION") or None,
         )
     if spec.startswith(("http://", "https://")):
         return HttpJsonSource(spec)
     path = Path(spec)
+    if path.is_dir():
+        return CsvSource(path)
     if not path.is_file():
         raise SourceError(f"no such source file: {spec}")
     return JsonFileSource(path)

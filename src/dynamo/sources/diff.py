@@ -82,6 +82,7 @@ class SyncPlan:
     conflicts: tuple[Conflict, ...]
     full: bool
     as_of: int
+    whole: frozenset[str] = frozenset()  # the sections read whole (deleting by absence)
 
     def counts(self) -> dict[str, int]:
         return dict(sorted(Counter(op.kind for op in self.changeset.ops).items()))
@@ -89,6 +90,7 @@ class SyncPlan:
     def to_json(self) -> dict[str, Any]:
         return {
             "mode": "full" if self.full else "incremental",
+            "whole_sections": sorted(self.whole),
             "as_of": self.as_of,
             "operations": len(self.changeset),
             "counts": self.counts(),
@@ -109,13 +111,14 @@ def plan_sync(
     ``files`` (the store's catalog) lets a changed block's file list be compared; without it
     the listed files are upserted and none are deleted.
     """
-    planner = _Planner(inventory, snapshot, full or snapshot.is_whole, files, default_group)
+    planner = _Planner(inventory, snapshot, full, files, default_group)
     planner.plan()
     return SyncPlan(
         ChangeSet.of(planner.upserts + planner.deletes),
         tuple(planner.conflicts),
-        full or snapshot.is_whole,
+        full,
         snapshot.as_of,
+        frozenset(snapshot.sections if full else snapshot.whole),
     )
 
 
@@ -133,6 +136,11 @@ class _Planner:
     gone: set[str] = field(default_factory=set)  # datasets deleted upstream
     sites: set[str] = field(default_factory=set)  # sites known after the sync
     new_groups: set[str] = field(default_factory=set)  # groups the plan creates
+
+    def whole(self, section: str) -> bool:
+        """Whether ``section`` is the source's whole view (deletions by absence apply)."""
+        in_snapshot = section in self.snapshot.sections
+        return in_snapshot and (self.full or section in self.snapshot.whole)
 
     def conflict(self, kind: str, subject: str, resolution: str) -> None:
         self.conflicts.append(Conflict(kind, subject, resolution))
@@ -175,7 +183,7 @@ class _Planner:
             self.sites.add(site.name)
             for partition, quota in site.quotas:
                 self.plan_quota(site.name, partition, quota)
-        if self.full and "sites" in self.snapshot.sections:
+        if self.whole("sites"):
             listed = {site.name for site in self.snapshot.sites}
             for name in sorted(set(self.inventory.sites) - listed):
                 self.conflict("site_missing_upstream", name, "kept")
@@ -202,9 +210,11 @@ class _Planner:
         for dataset in self.snapshot.datasets:
             self.plan_dataset(dataset)
         doomed = set(self.snapshot.deleted.datasets)
-        if self.full and "datasets" in self.snapshot.sections:
+        if self.whole("datasets"):
             listed = {dataset.name for dataset in self.snapshot.datasets}
             doomed |= set(self.inventory.datasets) - listed
+        elif self.snapshot.dataset_names is not None:
+            doomed |= set(self.inventory.datasets) - self.snapshot.dataset_names
         for name in sorted(doomed):
             self.delete_dataset(name)
         for dataset_name, block_name in self.snapshot.deleted.blocks:
@@ -317,7 +327,7 @@ class _Planner:
             listed.add((replica.dataset, replica.site))
             self.plan_replica(replica)
         doomed = set(self.snapshot.deleted.replicas)
-        if self.full and "replicas" in self.snapshot.sections:
+        if self.whole("replicas"):
             covered = {site.name for site in self.snapshot.sites} | {s for _, s in listed}
             for known in self.inventory.iter_dataset_replicas():
                 key = (known.dataset.name, known.site.name)

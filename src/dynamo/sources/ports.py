@@ -12,6 +12,8 @@ ReplicaSource       dataset and block replicas at sites           ``replicas``
 SiteSource          sites: status, storage type, quotas           ``sites``
 GroupSource         groups (owners of replicas)                   ``groups``
 PopularitySource    accesses per dataset, site and day            ``popularity``
+UserSource          users of the API: DN and (role, target)       ``users``
+DemandSource        jobs queued per dataset (the job queues)      ``demand``
 ==================  ============================================  ===============
 """
 
@@ -23,12 +25,14 @@ from dynamo.sources.records import Snapshot
 
 __all__ = [
     "CatalogSource",
+    "DemandSource",
     "GroupSource",
     "MemorySource",
     "PopularitySource",
     "ReplicaSource",
     "SiteSource",
     "Source",
+    "UserSource",
     "read_snapshot",
 ]
 
@@ -63,7 +67,28 @@ class PopularitySource(Protocol):
         ...
 
 
-class Source(CatalogSource, ReplicaSource, SiteSource, GroupSource, PopularitySource, Protocol):
+class UserSource(Protocol):
+    def users(self) -> Snapshot:
+        """Every user the source knows, each with all its grants (or None: not said)."""
+        ...
+
+
+class DemandSource(Protocol):
+    def demand(self, since: int | None) -> Snapshot:
+        """The jobs queued per dataset (queued at or after ``since`` when given)."""
+        ...
+
+
+class Source(
+    CatalogSource,
+    ReplicaSource,
+    SiteSource,
+    GroupSource,
+    PopularitySource,
+    UserSource,
+    DemandSource,
+    Protocol,
+):
     """All ports of one installation's upstream (an adapter may return empty sections)."""
 
     name: str
@@ -81,6 +106,8 @@ def read_snapshot(source: Source, since: int | None) -> Snapshot:
         + source.catalog(since)
         + source.replicas(since)
         + source.popularity(since)
+        + source.users()
+        + source.demand(since)
     )
 
 
@@ -108,6 +135,12 @@ class MemorySource:
 
     def popularity(self, since: int | None) -> Snapshot:
         return self.snapshot.only("popularity")
+
+    def users(self) -> Snapshot:
+        return self.snapshot.only("users")
+
+    def demand(self, since: int | None) -> Snapshot:
+        return self.snapshot.only("demand")
 
     def close(self) -> None:
         pass

@@ -21,13 +21,15 @@ __all__ = [
     "SourceBlock",
     "SourceBlockReplica",
     "SourceDataset",
+    "SourceDemand",
     "SourceFile",
     "SourceGroup",
     "SourceReplica",
     "SourceSite",
+    "SourceUser",
 ]
 
-SECTIONS: Final = ("sites", "groups", "datasets", "replicas", "popularity")
+SECTIONS: Final = ("sites", "groups", "datasets", "replicas", "popularity", "users", "demand")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -110,6 +112,26 @@ class SourceAccess:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SourceUser:
+    """A user of Dynamo's API: unique name, DN (slash form), grants as (role, target) names.
+
+    ``roles`` None: the source does not say (Rucio accounts): Dynamo's grants are kept."""
+
+    name: str
+    dn: str
+    roles: tuple[tuple[str, str], ...] | None = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceDemand:
+    """``jobs`` jobs queued at ``queued`` (epoch s) that read ``dataset`` (the job queues)."""
+
+    dataset: str
+    jobs: int
+    queued: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Deletions:
     """What an incremental source reports as deleted since the last sync."""
 
@@ -129,7 +151,13 @@ class Deletions:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Snapshot:
-    """A source's view at ``as_of``: the sections it provided and what it reports deleted."""
+    """A source's view at ``as_of``: the sections it provided and what it reports deleted.
+
+    ``whole``: the sections that hold the whole view even in an incremental read (the sync
+    deletes by absence within them, as a full one does). ``dataset_names``: the names of every
+    dataset upstream, when the source lists them cheaply but gives records only for some (an
+    incremental Rucio read): datasets Dynamo has that are not among them are deleted upstream.
+    """
 
     as_of: int = 0
     sections: frozenset[str] = frozenset()
@@ -138,8 +166,11 @@ class Snapshot:
     datasets: tuple[SourceDataset, ...] = ()
     replicas: tuple[SourceReplica, ...] = ()
     accesses: tuple[SourceAccess, ...] = ()
+    users: tuple[SourceUser, ...] = ()
+    demand: tuple[SourceDemand, ...] = ()
     deleted: Deletions = field(default_factory=Deletions)
-    is_whole: bool = False  # the sections are the whole view even when asked ``since``
+    whole: frozenset[str] = frozenset()  # sections that are the whole view even when ``since``
+    dataset_names: frozenset[str] | None = None  # every dataset upstream, when known apart
 
     def __add__(self, other: Snapshot) -> Snapshot:
         return Snapshot(
@@ -150,8 +181,11 @@ class Snapshot:
             datasets=self.datasets + other.datasets,
             replicas=self.replicas + other.replicas,
             accesses=self.accesses + other.accesses,
+            users=self.users + other.users,
+            demand=self.demand + other.demand,
             deleted=self.deleted + other.deleted,
-            is_whole=self.is_whole or other.is_whole,
+            whole=self.whole | other.whole,
+            dataset_names=_union(self.dataset_names, other.dataset_names),
         )
 
     def only(self, section: str) -> Snapshot:
@@ -171,6 +205,13 @@ class Snapshot:
             datasets=self.datasets if section == "datasets" else (),
             replicas=self.replicas if section == "replicas" else (),
             accesses=self.accesses if section == "popularity" else (),
+            users=self.users if section == "users" else (),
+            demand=self.demand if section == "demand" else (),
             deleted=deleted,
-            is_whole=self.is_whole,
+            whole=self.whole & {section},
+            dataset_names=self.dataset_names if section == "datasets" else None,
         )
+
+
+def _union(a: frozenset[str] | None, b: frozenset[str] | None) -> frozenset[str] | None:
+    return b if a is None else a if b is None else a | b

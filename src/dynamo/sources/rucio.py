@@ -1,30 +1,34 @@
 """A Source reading a Rucio server through its REST API (plain HTTP, no Rucio client).
 
-Mapping (``docs/sources.md``, "Rucio"):
+Mapping (``docs/sources.md``, "Rucio"; RSEs and accounts in :mod:`.rucio_map`):
 
-- an RSE is a site of the same name: ``rse_type`` TAPE is MSS, else DISK; READY when it is
-  readable, else WAITROOM; deleted RSEs are left out. No quotas (Rucio has none per partition).
+- an RSE is a site of the same name, with its storage type, status, endpoint and (with a
+  quota partition) quota from its attributes, usage and limits; deleted RSEs are left out.
 - a Rucio dataset ``scope:name`` is a Dynamo dataset of that name with one block, named by a
   UUID5 of the DID, holding the dataset's files; ``open`` is carried.
 - the file replicas of a dataset at an RSE are one block replica there: complete when every
   file is AVAILABLE, else partial (present bytes and files). Replicas carry no group (new
   ones take the sync's default group).
-- groups and popularity: none (sections absent).
+- an account with an X509 identity is a user (its grants left to Dynamo).
+- groups, popularity, demand: none (sections absent).
 
-Rucio has no change feed over REST, so every read is the whole view (``Snapshot.is_whole``):
-an incremental sync still deletes by absence, and its ChangeSet still holds only what differs.
+Rucio has no change feed over REST. An incremental read (``since``) lists every dataset's
+name (one request per scope) but reads the metadata and files only of the datasets created
+since then (``created_after``); sites, users and replicas are read whole every time
+(``Snapshot.whole``), so the sync deletes by absence there, and datasets gone from the name
+list are deleted upstream (``Snapshot.dataset_names``).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import httpx
 import orjson
 
-from dynamo.model import SiteStatus, StorageType
 from dynamo.sources.records import (
     Snapshot,
     SourceBlock,
@@ -32,8 +36,8 @@ from dynamo.sources.records import (
     SourceDataset,
     SourceFile,
     SourceReplica,
-    SourceSite,
 )
+from dynamo.sources.rucio_map import site_of_rse, user_of_account
 from dynamo.sources.schema import SourceError
 
 __all__ = ["RucioSource", "block_name_of"]
@@ -47,7 +51,9 @@ def block_name_of(did: str) -> str:
 
 
 class RucioSource:
-    """Reads RSEs, datasets, files and replicas of ``scopes`` (default: all) from ``base_url``.
+    """Reads RSEs, accounts, and the datasets, files and replicas of ``scopes`` (default: all)
+    from ``base_url``; ``quota_partition`` names the partition an RSE's capacity is the quota
+    of (None: no quotas).
 
     Authentication: ``token``, or userpass (``account``, ``username``, ``password``).
     """
@@ -61,6 +67,7 @@ class RucioSource:
         account: str = "root",
         username: str | None = None,
         password: str | None = None,
+        quota_partition: str | None = None,
         client: httpx.Client | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -69,7 +76,8 @@ class RucioSource:
         self._token = token
         self._login = (account, username, password)
         self._client = client or httpx.Client(timeout=120.0)
-        self._datasets: list[tuple[str, str]] | None = None
+        self._quota_partition = quota_partition
+        self._datasets: dict[int | None, list[tuple[str, str]]] = {}
 
     # HTTP
 
@@ -116,23 +124,35 @@ class RucioSource:
 
     # ports
 
+    def _one(self, path: str) -> Any:
+        found = list(self._items(path))
+        return found[0] if len(found) == 1 else found
+
     def sites(self) -> Snapshot:
         sites = []
         for rse in self._items("/rses/"):
             if rse.get("deleted"):
                 continue
+            name = str(rse["rse"])
             sites.append(
-                SourceSite(
-                    name=str(rse["rse"]),
-                    storage_type=StorageType.MSS
-                    if rse.get("rse_type") == "TAPE"
-                    else StorageType.DISK,
-                    status=SiteStatus.READY
-                    if rse.get("availability_read", True)
-                    else SiteStatus.WAITROOM,
+                site_of_rse(
+                    self._one(f"/rses/{name}"),
+                    self._one(f"/rses/{name}/attr/"),
+                    list(self._items(f"/rses/{name}/usage")),
+                    self._one(f"/rses/{name}/limits") or {},
+                    quota_partition=self._quota_partition,
                 )
             )
-        return Snapshot(sections=frozenset({"sites"}), sites=tuple(sites), is_whole=True)
+        return _whole("sites", sites=tuple(sites))
+
+    def users(self) -> Snapshot:
+        users = []
+        for account in self._items("/accounts/"):
+            name = str(account["account"])
+            user = user_of_account(name, self._items(f"/accounts/{name}/identities"))
+            if user is not None:
+                users.append(user)
+        return _whole("users", users=tuple(users))
 
     def groups(self) -> Snapshot:
         return Snapshot()
@@ -140,19 +160,27 @@ class RucioSource:
     def popularity(self, since: int | None) -> Snapshot:
         return Snapshot()
 
-    def _dataset_dids(self) -> list[tuple[str, str]]:
-        if self._datasets is None:
+    def demand(self, since: int | None) -> Snapshot:
+        return Snapshot()
+
+    def _dataset_dids(self, since: int | None = None) -> list[tuple[str, str]]:
+        """The (scope, name) of every dataset, or of those created since ``since``."""
+        if since not in self._datasets:
             scopes = self._scopes or tuple(str(s) for doc in self._items("/scopes/") for s in doc)
-            self._datasets = sorted(
+            query = "type=dataset&long=True"
+            if since is not None:
+                created = datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+                query += f"&created_after={created}"
+            self._datasets[since] = sorted(
                 (scope, str(did["name"]))
                 for scope in scopes
-                for did in self._items(f"/dids/{scope}/dids/search?type=dataset&long=True")
+                for did in self._items(f"/dids/{scope}/dids/search?{query}")
             )
-        return self._datasets
+        return self._datasets[since]
 
     def catalog(self, since: int | None) -> Snapshot:
         datasets = []
-        for scope, name in self._dataset_dids():
+        for scope, name in self._dataset_dids(since):
             did = f"{scope}:{name}"
             [meta] = list(self._items(f"/dids/{scope}/{name}"))
             files = tuple(
@@ -171,7 +199,12 @@ class RucioSource:
                 files=files,
             )
             datasets.append(SourceDataset(name=did, is_open=block.is_open, blocks=(block,)))
-        return Snapshot(sections=frozenset({"datasets"}), datasets=tuple(datasets), is_whole=True)
+        if since is None:
+            return _whole("datasets", datasets=tuple(datasets))
+        names = frozenset(f"{scope}:{name}" for scope, name in self._dataset_dids())
+        return Snapshot(
+            sections=frozenset({"datasets"}), datasets=tuple(datasets), dataset_names=names
+        )
 
     def replicas(self, since: int | None) -> Snapshot:
         replicas = []
@@ -196,4 +229,9 @@ class RucioSource:
                     num_files=None if complete else count,
                 )
                 replicas.append(SourceReplica(dataset=did, site=rse, blocks=(part,)))
-        return Snapshot(sections=frozenset({"replicas"}), replicas=tuple(replicas), is_whole=True)
+        return _whole("replicas", replicas=tuple(replicas))
+
+
+def _whole(section: str, **records: Any) -> Snapshot:
+    """A snapshot of ``section`` that is the whole view whatever ``since`` was."""
+    return Snapshot(sections=frozenset({section}), whole=frozenset({section}), **records)

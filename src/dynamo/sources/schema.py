@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from enum import IntEnum
 from typing import Any, Final, TypeVar
 
+from dynamo.dn import InvalidDnError, normalize_dn
 from dynamo.errors import DynamoError
 from dynamo.model import DatasetStatus, DataType, GroupLevel, SiteStatus, StorageType
 from dynamo.sources.records import (
@@ -21,11 +22,14 @@ from dynamo.sources.records import (
     SourceBlock,
     SourceBlockReplica,
     SourceDataset,
+    SourceDemand,
     SourceFile,
     SourceGroup,
     SourceReplica,
     SourceSite,
+    SourceUser,
 )
+from dynamo.store.schema.auth import ROLE_NAMES, TARGET_NAMES
 
 __all__ = ["SCHEMA_VERSION", "SourceError", "SourceFormatError", "parse_document"]
 
@@ -63,6 +67,8 @@ def parse_document(data: object) -> Snapshot:
         datasets=_list(doc, "datasets", _dataset),
         replicas=_list(doc, "replicas", _replica),
         accesses=_list(doc, "popularity", _access),
+        users=_list(doc, "users", _user),
+        demand=_list(doc, "demand", _demand),
         deleted=_deletions(doc.get("deleted", {}), "$.deleted"),
     )
 
@@ -230,6 +236,44 @@ def _access(raw: object, where: str) -> SourceAccess:
         site=_str(item["site"], f"{where}.site"),
         day=_int(item["day"], f"{where}.day"),
         accesses=_int(item["accesses"], f"{where}.accesses"),
+    )
+
+
+def _user(raw: object, where: str) -> SourceUser:
+    item = _fields(raw, where, {"name", "dn", "roles"}, {"name", "dn"})
+    try:
+        dn = normalize_dn(_str(item["dn"], f"{where}.dn"))
+    except InvalidDnError as exc:
+        raise SourceFormatError(f"{where}.dn: {exc}") from None
+    name = _str(item["name"], f"{where}.name")
+    if len(name) > 64 or name != name.strip() or len(dn) > 512:
+        raise SourceFormatError(f"{where}: a user name has 1 to 64 characters, a DN at most 512")
+    raw_roles = item.get("roles", [])
+    if raw_roles is None:
+        return SourceUser(name=name, dn=dn, roles=None)
+    if not isinstance(raw_roles, list):
+        raise SourceFormatError(f"{where}.roles: expected a list of [role, target]")
+    roles = set()
+    for i, grant in enumerate(raw_roles):
+        at = f"{where}.roles[{i}]"
+        if not isinstance(grant, list) or len(grant) != 2:
+            raise SourceFormatError(f"{at}: expected [role, target]")
+        role, target = (_str(v, at).lower() for v in grant)
+        if role not in ROLE_NAMES or target not in TARGET_NAMES:
+            raise SourceFormatError(
+                f"{at}: expected a role of {sorted(ROLE_NAMES)} on a target of "
+                f"{sorted(TARGET_NAMES)}, got {grant!r}"
+            )
+        roles.add((role, target))
+    return SourceUser(name=name, dn=dn, roles=tuple(sorted(roles)))
+
+
+def _demand(raw: object, where: str) -> SourceDemand:
+    item = _fields(raw, where, {"dataset", "jobs", "queued"}, {"dataset", "jobs", "queued"})
+    return SourceDemand(
+        dataset=_str(item["dataset"], f"{where}.dataset"),
+        jobs=_int(item["jobs"], f"{where}.jobs"),
+        queued=_int(item["queued"], f"{where}.queued"),
     )
 
 

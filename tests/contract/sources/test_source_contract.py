@@ -1,6 +1,6 @@
-"""One contract for every Source adapter: the same document read through the memory, file and
-HTTP adapters gives the same Snapshot, section by section, and a since read carries the
-deletions of its own sections only."""
+"""One contract for every Source adapter: the same document read through the memory, JSON file,
+CSV files and HTTP adapters gives the same Snapshot, section by section, and a since read
+carries the deletions of its own sections only."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import httpx
 import orjson
 import pytest
 
+from contract.sources.csv_writer import write_csv_source
 from dynamo.sources import (
+    CsvSource,
     HttpJsonSource,
     JsonFileSource,
     MemorySource,
@@ -30,6 +32,11 @@ DOCUMENT = {
     "datasets": [
         {
             "name": DATASET,
+            "status": "production",
+            "data_type": "DATA",
+            "software_version": [10, 2, 5, "patch1"],
+            "is_open": False,
+            "last_update": 1_530_000_000,
             "blocks": [
                 {
                     "name": BLOCK,
@@ -40,9 +47,30 @@ DOCUMENT = {
             ],
         }
     ],
-    "replicas": [{"dataset": DATASET, "site": "T2_US_MIT", "group": "AnalysisOps"}],
+    "replicas": [
+        {"dataset": DATASET, "site": "T2_US_MIT", "group": "AnalysisOps"},
+        {
+            "dataset": DATASET,
+            "site": "T1_US_FNAL_Disk",
+            "blocks": [{"block": BLOCK, "size": 5, "num_files": 0, "is_custodial": True}],
+        },
+    ],
     "popularity": [{"dataset": DATASET, "site": "T2_US_MIT", "day": 1_699_920_000, "accesses": 3}],
-    "deleted": {"datasets": ["/Old/Dataset-v1/AOD"], "replicas": [[DATASET, "T2_CH_CERN"]]},
+    "users": [
+        {
+            "name": "jdoe",
+            "dn": "/DC=ch/DC=cern/OU=Users/CN=jdoe",
+            "roles": [["operator", "inventory"], ["user", "registry"]],
+        },
+        {"name": "nobody", "dn": "/DC=org/CN=nobody", "roles": []},
+    ],
+    "demand": [{"dataset": DATASET, "jobs": 40, "queued": 1_699_990_000}],
+    "deleted": {
+        "datasets": ["/Old/Dataset-v1/AOD"],
+        "blocks": [[DATASET, "0000-old"]],
+        "replicas": [[DATASET, "T2_CH_CERN"]],
+        "block_replicas": [[DATASET, BLOCK, "T1_US_FNAL_Disk"]],
+    },
 }
 
 
@@ -54,6 +82,10 @@ def _file(tmp_path: Path) -> Source:
     path = tmp_path / "source.json"
     path.write_bytes(orjson.dumps(DOCUMENT))
     return JsonFileSource(path)
+
+
+def _csv(tmp_path: Path) -> Source:
+    return CsvSource(write_csv_source(DOCUMENT, tmp_path / "csv"))
 
 
 def _http(tmp_path: Path) -> Source:
@@ -68,7 +100,7 @@ def _http(tmp_path: Path) -> Source:
     return HttpJsonSource("http://source.test/v1", client=client)
 
 
-@pytest.fixture(params=[_memory, _file, _http], ids=["memory", "file", "http"])
+@pytest.fixture(params=[_memory, _file, _csv, _http], ids=["memory", "file", "csv", "http"])
 def source(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Source]:
     factory: Callable[[Path], Source] = request.param
     adapter = factory(tmp_path)
@@ -92,3 +124,7 @@ def test_each_port_returns_only_its_section(source: Source) -> None:
     assert source.sites().sites[0].quotas == (("AnalysisOps", 10**12),)
     assert [g.name for g in source.groups().groups] == ["AnalysisOps"]
     assert source.popularity(0).accesses[0].accesses == 3
+    users = source.users()
+    assert users.sections == {"users"}
+    assert users.users[0].roles == (("operator", "inventory"), ("user", "registry"))
+    assert source.demand(0).demand[0].jobs == 40

@@ -1,11 +1,13 @@
 """A JSON-over-HTTP source on a loopback port (http.server in a thread), its state, and a
-migrated SQLite database with the CMS partitions: the world of the sync tests."""
+migrated database with the CMS partitions (SQLite; a test parametrizes ``backend`` with
+``postgresql`` or ``mysql`` for a fresh database on those servers): the world of the sync
+tests."""
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from dynamo.policy import load_partitions, partition_compiler
 from dynamo.store import SqlInventoryStore, migrate
 from unit.policy.builders import PARTITIONS, POLICIES
 
+DatabaseUrlFactory = Callable[[str], str]  # the fixture of tests/conftest.py
 NAMES = (
     (Path(__file__).parents[3] / "src/dynamo/bench/data/dynamo_policies/dataset_names.txt")
     .read_text()
@@ -29,6 +32,7 @@ SITES = ("T2_US_MIT", "T2_CH_CERN", "T1_US_FNAL_Disk")
 GB = 10**9
 AS_OF = 1_700_000_000
 DAY0 = AS_OF - AS_OF % 86_400
+JDOE = "/DC=ch/DC=cern/OU=Users/CN=jdoe"
 
 
 def dataset(name: str, index: int) -> dict[str, Any]:
@@ -79,6 +83,14 @@ class Upstream:
                 {"dataset": NAMES[0], "site": "T2_US_MIT", "day": DAY0, "accesses": 7},
                 {"dataset": NAMES[1], "site": "T2_US_MIT", "day": DAY0, "accesses": 3},
             ],
+            "users": [
+                {"name": "jdoe", "dn": JDOE, "roles": [["operator", "inventory"]]},
+                {"name": "rroe", "dn": "/DC=ch/DC=cern/CN=rroe", "roles": []},
+            ],
+            "demand": [
+                {"dataset": NAMES[1], "jobs": 30, "queued": AS_OF - 3600},
+                {"dataset": "/Not/Known/AOD", "jobs": 5, "queued": AS_OF - 3600},
+            ],
         }
         self.requests: list[str] = []
 
@@ -125,8 +137,14 @@ def upstream() -> Iterator[tuple[Upstream, str]]:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'sync.sqlite'}"
+def backend() -> str:
+    """The database backend of ``db``; parametrize it to run a test on another."""
+    return "sqlite"
+
+
+@pytest.fixture
+def db(backend: str, database_url_factory: DatabaseUrlFactory) -> str:
+    url = database_url_factory(backend)
     migrate(url)
     store = SqlInventoryStore.open(url)
     try:

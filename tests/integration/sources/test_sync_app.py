@@ -1,10 +1,14 @@
 """The scheduled ``sync`` application: registered by the server, run in a forked child, its
-ChangeSet committed whole by the server, its conflicts in the run's summary."""
+ChangeSet committed whole by the server with the users and demand (a record written in the
+same transaction), its conflicts in the run's summary."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from dynamo.api.auth.directory import SqlUserDirectory
+from dynamo.api.security import Role, Target
+from dynamo.dealer import SqlJobQueue
 from dynamo.policy import partition_compiler
 from dynamo.server.schedconfig import SchedulerConfig
 from dynamo.server.scheduler import build_scheduler
@@ -12,7 +16,7 @@ from dynamo.server.service import InventoryService
 from dynamo.store import SqlInventoryStore
 from dynamo.store.appruns import RunStatus
 from integration.server.sched_support import finished
-from integration.sources.conftest import AS_OF, NAMES, Upstream
+from integration.sources.conftest import AS_OF, JDOE, NAMES, Upstream
 
 
 async def test_the_server_runs_a_full_then_a_windowed_sync_from_an_http_source(
@@ -39,6 +43,10 @@ async def test_the_server_runs_a_full_then_a_windowed_sync_from_an_http_source(
         assert full.status is RunStatus.DONE, full.error
         assert full.summary["mode"] == "full"
         assert set(NAMES[:3]) <= set(service.inventory.datasets)
+        # the users and the demand came in the commit's transaction, by the record sink
+        directory = SqlUserDirectory(store.engine, ttl=0)
+        assert directory.principal_for(JDOE).grants == {(Role.OPERATOR, Target.INVENTORY)}
+        assert [j.jobs for j in SqlJobQueue(store.engine).queued_jobs(AS_OF)] == [30]
         state.doc["deleted"] = {"datasets": [NAMES[2]]}
         delta = await finished(
             scheduler,
@@ -47,7 +55,8 @@ async def test_the_server_runs_a_full_then_a_windowed_sync_from_an_http_source(
         assert delta.status is RunStatus.DONE, delta.error
         assert delta.summary["mode"] == "incremental"
         assert [c["kind"] for c in delta.summary["conflicts"]] == [  # type: ignore[index,union-attr]
-            "dataset_deleted_with_replicas"
+            "dataset_deleted_with_replicas",
+            "unknown_dataset",  # the demand for a dataset nobody knows
         ]
         missing = await finished(
             scheduler, await scheduler.submit("sync", args={}, authorized=True)

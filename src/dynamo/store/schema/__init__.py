@@ -7,7 +7,8 @@
 - :mod:`.detox` -- Detox history, the deletion queue, popularity access records (0005);
 - :mod:`.fileops` -- file-operation subscriptions, batches, tasks and history (0006);
 - :mod:`.consistency` -- site consistency runs and the files they classified (0007);
-- :mod:`.dealer` -- Dealer history: cycles and the copies they proposed (0008);
+- :mod:`.dealer` -- Dealer history: cycles and the copies they proposed (0008); the synced
+  job-queue demand (0011);
 - :mod:`.userdata` -- user datasets and imports of external files (0009);
 - :mod:`.servers` -- inventory servers and the leader lease (0010).
 

@@ -12,7 +12,14 @@ from sqlalchemy import BigInteger, Column, ForeignKey, Integer, String, Table
 
 from dynamo.store.schema.base import metadata
 
-__all__ = ["user_roles", "users"]
+__all__ = ["ROLE_NAMES", "TARGET_NAMES", "user_roles", "users"]
+
+ROLE_NAMES = frozenset({"admin", "operator", "user"})
+"""The names ``user_roles.role`` holds (``dynamo.api.security.Role``; a test keeps them equal)."""
+TARGET_NAMES = frozenset(
+    {"inventory", "registry", "history", "application", "userdata", "popularity"}
+)
+"""The names ``user_roles.target`` holds (``dynamo.api.security.Target``)."""
 
 users = Table(
     "users",

@@ -9,6 +9,9 @@
   every block the plug-in named, listed in ``reason``), the destination (null when none was
   found), the owning group, the bytes to copy, why the plug-in asked (``reason``), the outcome
   (``status`` accepted / rejected, ``reject_reason``) and the copy request it serves.
+- ``queued_jobs`` (0011): the job-queue demand a source sync brought in (``docs/sources.md``):
+  ``jobs`` jobs queued at ``queued`` (epoch s) that read ``dataset``; the Dealer's popularity
+  plug-in weighs them (``dynamo.dealer.jobqueue``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, T
 
 from dynamo.store.schema.base import BigId, metadata
 
-__all__ = ["DEALER_TABLES", "dealer_copies", "dealer_cycles"]
+__all__ = ["DEALER_TABLES", "dealer_copies", "dealer_cycles", "queued_jobs"]
 
 dealer_cycles = Table(
     "dealer_cycles",
@@ -54,4 +57,12 @@ dealer_copies = Table(
     Index(None, "cycle_id", "status"),
 )
 
-DEALER_TABLES = (dealer_cycles, dealer_copies)
+queued_jobs = Table(
+    "queued_jobs",
+    metadata,
+    Column("dataset", String(512), primary_key=True),
+    Column("queued", BigInteger, primary_key=True, autoincrement=False),
+    Column("jobs", BigInteger, nullable=False),
+)
+
+DEALER_TABLES = (dealer_cycles, dealer_copies, queued_jobs)
