@@ -144,7 +144,11 @@ def backend() -> str:
 
 @pytest.fixture
 def db(backend: str, database_url_factory: DatabaseUrlFactory) -> str:
-    url = database_url_factory(backend)
+    return prepare_database(database_url_factory(backend))
+
+
+def prepare_database(url: str) -> str:
+    """Migrate the empty database ``url`` and define the CMS partitions in it; ``url``."""
     migrate(url)
     store = SqlInventoryStore.open(url)
     try:

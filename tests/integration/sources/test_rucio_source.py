@@ -1,8 +1,10 @@
 """`dynamo sync run rucio+http://...` against a real Rucio server (PyPI ``rucio`` from the peer
 benchmark's cached venv, on the local PostgreSQL), started and filled by the test.
 
-The issue's acceptance: datasets and replicas at several RSEs are imported; an incremental
-sync picks up a new dataset, a new replica and a deleted one; a Detox dry run then works.
+The issue's acceptance, into SQLite, PostgreSQL and MariaDB: datasets and replicas at several
+RSEs (with attributes, usage and limits) and accounts are imported; an incremental sync picks
+up a new dataset, a new replica and a deleted one; a Detox dry run then works. Then what only
+a full sync sees: a file attached to a dataset that existed already.
 The Rucio venv is made on first use (tests/rucio_support.py); without it the test fails,
 unless DYNAMO_TEST_SKIP_SERVERS=1.
 """
@@ -10,7 +12,9 @@ unless DYNAMO_TEST_SKIP_SERVERS=1.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,15 +22,26 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from dynamo.bench.peer.rucio_env import USERPASS, RucioPeer
+from dynamo.api.auth.directory import SqlUserDirectory
+from dynamo.api.security import Role, Target
+from dynamo.bench.peer.rucio_env import USERPASS, RucioPeer, recreate_database
 from dynamo.cli.main import app
+from dynamo.model import Inventory, SiteStatus, StorageType
 from dynamo.policy import partition_compiler
-from dynamo.sources import block_name_of
-from dynamo.store import SqlInventoryStore
-from integration.sources.conftest import AS_OF, detox_dry_run
+from dynamo.sources import RucioSource, block_name_of
+from dynamo.store import SqlInventoryStore, make_engine
+from integration.sources.conftest import (
+    AS_OF,
+    DatabaseUrlFactory,
+    detox_dry_run,
+    prepare_database,
+)
 from rucio_support import rucio_python
 
 RSES = ("T2_US_MIT", "T2_CH_CERN", "T1_US_FNAL_Disk")
+JDOE_COMMA = "CN=John Doe,OU=Users,DC=cern,DC=ch"
+JDOE = "/DC=ch/DC=cern/OU=Users/CN=John Doe"
+BACKENDS = ("sqlite", "postgresql", "mysql")
 FILES = [[1_000_000_000, "0000000a"], [2_000_000_000, "0000000b"]]
 SPEC = {
     "sites": [{"name": name, "tier": int(name[1])} for name in RSES],
@@ -39,16 +54,48 @@ SPEC = {
 runner = CliRunner()
 
 
+GB, TB = 10**9, 10**12
+
+
 @pytest.fixture(scope="module")
 def rucio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RucioPeer, str]]:
     python = rucio_python()
     home = tmp_path_factory.mktemp("rucio")
     spec = home / "spec.json"
     spec.write_text(json.dumps(SPEC))
-    with RucioPeer(python, home, database="rucio_sources_test") as peer:
-        peer.run("bootstrap.py", str(spec), timeout=600)
-        peer.run("register.py", str(spec), "100", timeout=600)
-        yield peer, peer.serve(workers=1, threads=2)
+    database = f"rucio_sources_{os.getpid()}"  # never the peer benchmark's rucio_peer
+    try:
+        with RucioPeer(python, home, database=database) as peer:
+            peer.run("bootstrap.py", str(spec), timeout=600)
+            peer.run("register.py", str(spec), "100", timeout=600)
+            base = peer.serve(workers=1, threads=2)
+            describe(base, {"X-Rucio-Auth-Token": peer.token()})
+            yield peer, base
+    finally:
+        recreate_database(database, create=False)
+
+
+def describe(base: str, headers: dict[str, str]) -> None:
+    """RSE limits, usage and attributes, two more RSEs, and an account with an X509 DN."""
+    puts = [
+        ("/rses/T2_US_MIT/limits", {"name": "MaxSpaceAvailable", "value": 2 * TB}),
+        ("/rses/T2_US_MIT/limits", {"name": "MinFreeSpace", "value": TB // 2}),
+        ("/rses/T2_CH_CERN/usage", {"source": "storage", "used": 300 * GB, "free": 700 * GB}),
+    ]
+    posts = [
+        ("/rses/T1_US_FNAL_MSS", {"rse_type": "TAPE", "availability_write": False}),
+        ("/rses/T2_XX_OLD", {}),
+        ("/rses/T2_XX_OLD/attr/decommission", {"value": True}),
+        ("/accounts/jdoe", {"type": "USER", "email": "jdoe@example.org"}),
+        (
+            "/accounts/jdoe/identities",
+            {"identity": JDOE_COMMA, "authtype": "X509", "email": "jdoe@example.org"},
+        ),
+    ]
+    for method, calls in (("PUT", puts), ("POST", posts)):
+        for path, body in calls:
+            answer = httpx.request(method, base + path, headers=headers, json=body, timeout=60)
+            assert answer.status_code in (200, 201), (path, answer.text)
 
 
 def did(index: int) -> str:
@@ -65,13 +112,17 @@ def sync(base: str, db: str, *extra: str) -> dict[str, Any]:
     return data
 
 
-def replicas(db: str) -> set[tuple[str, str]]:
+def load(db: str) -> Inventory:
     store = SqlInventoryStore.open(db)
     try:
         inventory, _ = store.load(partition_compiler(now=AS_OF))
-        return {(r.dataset.name, r.site.name) for r in inventory.iter_dataset_replicas()}
+        return inventory
     finally:
         store.close()
+
+
+def replicas(db: str) -> set[tuple[str, str]]:
+    return {(r.dataset.name, r.site.name) for r in load(db).iter_dataset_replicas()}
 
 
 def change_rucio(peer: RucioPeer, base: str) -> None:
@@ -110,50 +161,125 @@ def change_rucio(peer: RucioPeer, base: str) -> None:
     subprocess.run([str(peer.python), "-c", code], env=peer.env, check=True, timeout=120)
 
 
+IMPORTED = {
+    (did(0), "T2_US_MIT"),
+    (did(0), "T2_CH_CERN"),
+    (did(1), "T2_US_MIT"),
+    (did(2), "T2_US_MIT"),
+    (did(2), "T1_US_FNAL_Disk"),
+}
+SYNCED = {
+    (did(0), "T2_US_MIT"),
+    (did(0), "T2_CH_CERN"),
+    (did(1), "T2_US_MIT"),
+    (did(1), "T1_US_FNAL_Disk"),
+    (did(2), "T1_US_FNAL_Disk"),
+    (did(9), "T2_CH_CERN"),
+}
+
+
+def check_import(db: str) -> None:
+    """The sites (attributes, usage, limits), a dataset's files and the users of an import."""
+    inventory = load(db)
+    sites = inventory.sites
+    analysis = inventory.partitions["AnalysisOps"]
+    assert (sites["T2_US_MIT"].status, sites["T2_US_MIT"].storage_type) == (
+        SiteStatus.READY,
+        StorageType.DISK,
+    )
+    assert sites["T2_US_MIT"].host == "xrootd.t2_us_mit.example.org"
+    assert sites["T2_US_MIT"].backend == "root://xrootd.t2_us_mit.example.org:1094/store/"
+    # MaxSpaceAvailable - MinFreeSpace; the storage usage's total
+    assert sites["T2_US_MIT"].partitions[analysis].quota == 2 * TB - TB // 2
+    assert sites["T2_CH_CERN"].partitions[analysis].quota == 1000 * GB
+    assert sites["T1_US_FNAL_Disk"].partitions[analysis].quota == 0  # no capacity: none set
+    assert (sites["T1_US_FNAL_MSS"].status, sites["T1_US_FNAL_MSS"].storage_type) == (
+        SiteStatus.WAITROOM,
+        StorageType.MSS,
+    )
+    assert sites["T2_XX_OLD"].status is SiteStatus.MORGUE
+    store = SqlInventoryStore.open(db)
+    try:
+        block = inventory.find_block(did(0), block_name_of(did(0)))
+        assert block is not None
+        assert (block.size, block.num_files) == (3_000_000_000, 2)
+        assert [f.lfn for f in store.files_of(block)] == ["cms:f_000000_00", "cms:f_000000_01"]
+        directory = SqlUserDirectory(store.engine, ttl=0)
+        assert {u.name: u.dn for u in directory.list_users()}["jdoe"] == JDOE
+        directory.grant("jdoe", Role.OPERATOR, Target.INVENTORY)  # Dynamo's own: kept
+    finally:
+        store.close()
+
+
+def attach_file(base: str, headers: dict[str, str]) -> None:
+    """A third file in ds_000009 (created open): what only a full sync sees."""
+    extra = {"scope": "cms", "name": "f_000009_02", "bytes": 5, "adler32": "0000000c"}
+    for path, body in [
+        ("/replicas", {"rse": "T2_CH_CERN", "files": [extra]}),
+        ("/dids/cms/ds_000009/dids", {"dids": [{"scope": "cms", "name": extra["name"]}]}),
+    ]:
+        answer = httpx.post(base + path, headers=headers, json=body, timeout=60)
+        assert answer.status_code == 201, answer.text
+
+
 def test_a_rucio_instance_is_imported_synced_and_cleaned_by_a_detox_dry_run(
-    rucio: tuple[RucioPeer, str], db: str, monkeypatch: pytest.MonkeyPatch
+    rucio: tuple[RucioPeer, str],
+    database_url_factory: DatabaseUrlFactory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """The issue's acceptance, into SQLite, PostgreSQL and MariaDB at once."""
     peer, base = rucio
     account, user, password = USERPASS
     monkeypatch.setenv("DYNAMO_RUCIO_ACCOUNT", account)
     monkeypatch.setenv("DYNAMO_RUCIO_USERNAME", user)
     monkeypatch.setenv("DYNAMO_RUCIO_PASSWORD", password)
     monkeypatch.setenv("DYNAMO_RUCIO_SCOPES", "cms")
+    monkeypatch.setenv("DYNAMO_RUCIO_QUOTA_PARTITION", "AnalysisOps")
+    dbs = {backend: prepare_database(database_url_factory(backend)) for backend in BACKENDS}
 
-    imported = runner.invoke(app, ["import", "rucio", base, "--db", db, "--scope", "cms", "--json"])
-    assert imported.exit_code == 0, imported.output
-    first = json.loads(imported.stdout)
-    assert first["conflicts"] == []
-    assert first["counts"]["upsert_dataset"] == 3
-    assert first["counts"]["upsert_site"] == 3
-    assert replicas(db) == {
-        (did(0), "T2_US_MIT"),
-        (did(0), "T2_CH_CERN"),
-        (did(1), "T2_US_MIT"),
-        (did(2), "T2_US_MIT"),
-        (did(2), "T1_US_FNAL_Disk"),
-    }
-    store = SqlInventoryStore.open(db)
-    try:
-        inventory, _ = store.load(partition_compiler(now=AS_OF))
-        block = inventory.find_block(did(0), block_name_of(did(0)))
-        assert block is not None
-        assert (block.size, block.num_files) == (3_000_000_000, 2)
-        assert [f.lfn for f in store.files_of(block)] == ["cms:f_000000_00", "cms:f_000000_01"]
-    finally:
-        store.close()
+    for db in dbs.values():
+        command = ["import", "rucio", base, "--db", db, "--scope", "cms", "--json"]
+        imported = runner.invoke(app, [*command, "--quota-partition", "AnalysisOps"])
+        assert imported.exit_code == 0, imported.output
+        first = json.loads(imported.stdout)
+        assert first["conflicts"] == []
+        assert first["counts"]["upsert_dataset"] == 3
+        assert first["counts"]["upsert_site"] == 5
+        assert first["users"]["added"] == 2  # jdoe and root (its X509 DN)
+        assert replicas(db) == IMPORTED
+        check_import(db)
 
+    since = int(time.time()) - 1  # Rucio runs on this machine's clock
     change_rucio(peer, base)
-    second = sync(base, db, "--since", str(AS_OF))
-    assert [c["kind"] for c in second["conflicts"]] == ["replica_missing_upstream"]
-    assert replicas(db) == {
-        (did(0), "T2_US_MIT"),
-        (did(0), "T2_CH_CERN"),
-        (did(1), "T2_US_MIT"),
-        (did(1), "T1_US_FNAL_Disk"),
-        (did(2), "T1_US_FNAL_Disk"),
-        (did(9), "T2_CH_CERN"),
-    }
+    source = RucioSource(base, scopes=("cms",), username=user, password=password)
+    try:
+        catalog = source.catalog(since)  # the cheap read: only what was created since
+        assert [d.name for d in catalog.datasets] == [did(9)]
+        assert catalog.dataset_names == {did(0), did(1), did(2), did(9)}
+    finally:
+        source.close()
+    for db in dbs.values():
+        second = sync(base, db, "--since", str(since))
+        assert second["mode"] == "incremental"
+        assert second["whole_sections"] == ["replicas", "sites", "users"]
+        assert [c["kind"] for c in second["conflicts"]] == ["replica_missing_upstream"]
+        assert second["users"] == {"added": 0, "granted": 0, "revoked": 0}
+        assert replicas(db) == SYNCED
+        assert detox_dry_run(db)["dry_run"] is True
+        assert replicas(db) == SYNCED
 
-    assert detox_dry_run(db)["dry_run"] is True
-    assert len(replicas(db)) == 6
+    attach_file(base, {"X-Rucio-Auth-Token": peer.token()})
+    db = dbs["postgresql"]
+    later = sync(base, db, "--since", str(int(time.time()) - 1))
+    assert "upsert_file" not in later["counts"]  # an existing dataset's new file: not seen
+    full = sync(base, db)
+    assert full["counts"]["upsert_file"] == 3
+    block = load(db).find_block(did(9), block_name_of(did(9)))
+    assert block is not None
+    assert block.num_files == 3
+    engine = make_engine(db)
+    try:
+        grants = SqlUserDirectory(engine, ttl=0).principal_for(JDOE).grants
+        assert grants == {(Role.OPERATOR, Target.INVENTORY)}
+    finally:
+        engine.dispose()
