@@ -1,8 +1,9 @@
 """`dynamo sync run SOURCE`: sync the inventory from an outside source, without a server.
 
-SOURCE is an http(s) URL of a JSON-over-HTTP source or the path of a JSON file, both in the
-schema of ``docs/sources.md``, or ``rucio+http(s)://HOST:PORT`` a Rucio server (credentials
-from ``DYNAMO_RUCIO_*``, see :func:`dynamo.sources.open_source`). Without ``--since`` the
+SOURCE is an http(s) URL of a JSON-over-HTTP source, the path of a JSON file or of a
+directory of CSV files, all in the schema of ``docs/sources.md``, or
+``rucio+http(s)://HOST:PORT`` a Rucio server (credentials from ``DYNAMO_RUCIO_*``, see
+:func:`dynamo.sources.open_source`). Without ``--since`` the
 sync is full (deletes by absence, within the sections the source provides); with it,
 incremental. The ChangeSet is committed whole, or not at all, with the users and the
 job-queue demand the source gives in the same transaction; conflicts are listed with

@@ -1,12 +1,13 @@
 """The sync from an outside source as a scheduled application (name ``sync``).
 
-In the forked child it reads the source named by the ``source`` argument (an http(s) URL or
-a JSON file, ``docs/sources.md``), plans against the frozen inventory and returns the one
-ChangeSet, which the server commits whole, with the users and job-queue demand the source
-gave as a record the server's record sink writes in the same transaction; the conflicts
-and their resolutions are in the run's summary and log. Arguments::
+In the forked child it reads the source named by the ``source`` argument (an http(s) URL,
+a JSON file, a directory of CSV files or a Rucio server, ``docs/sources.md``), plans
+against the frozen inventory and returns the one ChangeSet, which the server commits whole,
+with the users and job-queue demand the source gave as a record the server's record sink
+writes in the same transaction; the conflicts and their resolutions are in the run's
+summary and log. Arguments::
 
-    source          URL or file (required)
+    source          URL, file or directory (required)
     since           incremental: changes since this epoch time
     window          incremental: changes in the last WINDOW seconds (since = now - window)
     default_group   the group of new replicas the source gives none

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from contract.sources.csv_writer import write_csv_source
 from dynamo.api.auth.directory import SqlUserDirectory
 from dynamo.api.security import Role, Target
 from dynamo.cli.main import app
@@ -180,3 +181,17 @@ def test_a_source_that_cannot_be_read_fails_with_its_code(db: str, tmp_path: Pat
     result = runner.invoke(app, ["sync", "run", str(bad), "--db", db])
     assert result.exit_code == 2
     assert "error[source_format]" in result.output
+
+
+def test_a_directory_of_csv_files_syncs_as_the_http_source_does(
+    upstream: tuple[Upstream, str], db: str, tmp_path: Path
+) -> None:
+    state, url = upstream
+    directory = write_csv_source(state.doc, tmp_path / "csv")
+    first = sync(str(directory), db)
+    assert first["counts"]["upsert_file"] == 24
+    assert first["users"] == {"added": 2, "granted": 1, "revoked": 0}
+    assert len(replicas(db)) == 4
+    same = sync(url, db)  # the same upstream over HTTP: nothing left to do
+    assert same["operations"] == 0
+    assert same["users"] == {"added": 0, "granted": 0, "revoked": 0}
