@@ -23,6 +23,7 @@ __all__ = [
     "block_view",
     "dataset_replica_view",
     "dataset_view",
+    "json_body",
     "json_of",
     "site_view",
 ]
@@ -177,14 +178,17 @@ def block_replica_view(replica: BlockReplica) -> BlockReplicaView:
     )
 
 
+def json_body(model: BaseModel | Sequence[BaseModel]) -> bytes:
+    """The JSON of already-built views, serialized once by pydantic-core."""
+    if isinstance(model, BaseModel):
+        return model.__pydantic_serializer__.to_json(model)
+    return b"[" + b",".join(m.__pydantic_serializer__.to_json(m) for m in model) + b"]"
+
+
 def json_of(model: BaseModel | Sequence[BaseModel]) -> Response:
-    """A JSON response of already-built views, serialized once by pydantic-core.
+    """A JSON response of already-built views (:func:`json_body`).
 
     Routes that return it keep their ``response_model`` for the OpenAPI document; FastAPI
     passes a Response through without validating the views a second time.
     """
-    if isinstance(model, BaseModel):
-        body = model.__pydantic_serializer__.to_json(model)
-    else:
-        body = b"[" + b",".join(m.__pydantic_serializer__.to_json(m) for m in model) + b"]"
-    return Response(body, media_type="application/json")
+    return Response(json_body(model), media_type="application/json")

@@ -311,15 +311,21 @@ class ChangeSet:
         return cls.from_dict(data)
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _op_to_dict(op: Operation) -> dict[str, Any]:
     out: dict[str, Any] = {"op": op.kind}
-    for f in fields(op):
-        value = getattr(op, f.name)
+    names = _FIELD_NAMES.get(type(op))
+    if names is None:
+        names = _FIELD_NAMES[type(op)] = tuple(f.name for f in fields(op))
+    for name in names:
+        value = getattr(op, name)
         if isinstance(value, IntEnum):
             value = value.name
         elif isinstance(value, tuple):
             value = list(value)
-        out[f.name] = value
+        out[name] = value
     return out
 
 

@@ -36,15 +36,20 @@ def test_the_peer_bench_at_xs_compares_the_four_tasks_on_the_same_data() -> None
     report = run_peer_rucio(xs, tag="test")
     names = [m["name"] for m in report["metrics"]]
     assert names[0] == "registration"
-    assert names[-2:] == ["deletion decision", "placement"]
-    assert len(names) == 11
+    assert names[-3:] == ["deletion decision", "deletion decision with its record", "placement"]
+    assert len(names) == 12
     for metric in report["metrics"]:
         assert metric["dynamo"] > 0
         assert metric["rucio"] > 0
         assert metric["advantage"] is not None
     raw = report["raw"]
     registered = raw["registration"]
-    assert registered["rucio"]["files"] == registered["dynamo"]["files"] == xs.files
+    sample = xs.sample_datasets * xs.files_per_dataset
+    assert registered["rucio"]["files"] == registered["dynamo"]["files"] == sample
+    assert registered["dynamo"]["all_files"] == xs.files
+    bulk = registered["rucio"]["phases"]["rest"]
+    assert bulk["datasets"] == xs.datasets - xs.sample_datasets
+    assert bulk["rows"]["replicas"] == 2 * bulk["datasets"] * xs.files_per_dataset
     assert registered["dynamo"]["counts"]["blocks"] == xs.datasets
     for kind in ("dataset", "site"):
         for side in ("dynamo", "rucio"):

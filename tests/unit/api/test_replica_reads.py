@@ -4,7 +4,7 @@ import httpx
 import orjson
 import pytest
 
-from dynamo.model import ChangeSet, UpsertFile
+from dynamo.model import ChangeSet, DeleteDatasetReplica, UpsertFile
 from dynamo.server.service import InventoryService
 
 from ..model.conftest import BLOCK, BLOCK2, DATASET, TB
@@ -67,3 +67,18 @@ async def test_size_statistics_by_tier_and_by_site(client: httpx.AsyncClient) ->
     assert by_site == [{"key": "T2_US_MIT", "bytes": TB + TB // 4, "count": 2}]
     bad = await client.get("/api/v1/stats/size", params={"by": "colour"})
     assert bad.status_code == 400
+
+
+async def test_a_listing_served_again_follows_every_change_of_the_inventory(
+    client: httpx.AsyncClient, service: InventoryService
+) -> None:
+    params = {"site": "T2_US_MIT"}
+    first = await client.get("/api/v1/replicas", params=params)
+    again = await client.get("/api/v1/replicas", params=params)
+    assert first.content == again.content
+    assert first.json()["total"] == 1
+    blocks = (await client.get("/api/v1/blockreplicas", params=params)).json()
+    assert blocks["total"] == 2
+    await service.commit(ChangeSet.of([DeleteDatasetReplica(dataset=DATASET, site="T2_US_MIT")]))
+    assert (await client.get("/api/v1/replicas", params=params)).json()["total"] == 0
+    assert (await client.get("/api/v1/blockreplicas", params=params)).json()["total"] == 0

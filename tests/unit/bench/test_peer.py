@@ -9,7 +9,13 @@ import statistics
 import pytest
 
 from dynamo.bench.peer import PEER_SCALES, Metric, advantage, peer_inventory, report_json
-from dynamo.bench.peer.dynamo_side import GROUP, block_name, dataset_name, injection_bodies
+from dynamo.bench.peer.dynamo_side import (
+    GROUP,
+    block_name,
+    dataset_name,
+    injection_bodies,
+    registration_phases,
+)
 from dynamo.bench.peer.listing import ListingRun, percentile_ms
 from dynamo.bench.peer.runner import listing_metrics
 from dynamo.bench.peer.scale import PeerScale, peer_scale_named
@@ -122,5 +128,21 @@ def test_unknown_and_invalid_scales_are_configuration_errors() -> None:
     with pytest.raises(ConfigurationError):
         peer_scale_named("xl")
     with pytest.raises(ConfigurationError):
-        PeerScale(name="bad", t1_sites=1, t2_sites=2, datasets=100, rules=1, list_requests=1)
+        PeerScale(
+            name="bad",
+            t1_sites=1,
+            t2_sites=2,
+            datasets=100,
+            rules=1,
+            list_requests=1,
+            sample_datasets=10,
+        )
     assert PEER_SCALES["s"].with_datasets(2000).rules == 1000
+    assert PEER_SCALES["s"].with_datasets(1500).sample_datasets == 750
+
+
+def test_registration_times_a_sample_at_the_start_and_at_the_end() -> None:
+    phases = registration_phases(peer_inventory(PEER_SCALES["s"]))
+    assert phases == [("start", 0, 500), ("rest", 500, 9_500), ("end", 9_500, 10_000)]
+    xs = registration_phases(peer_inventory(XS))
+    assert [(start, stop) for _, start, stop in xs] == [(0, 20), (20, 80), (80, 100)]

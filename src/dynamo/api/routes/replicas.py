@@ -16,18 +16,19 @@ from fnmatch import fnmatchcase
 from typing import Annotated, Literal
 
 import orjson
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from starlette.responses import Response, StreamingResponse
 
 from dynamo.api.deps import IntParam, Service
+from dynamo.api.listing_cache import ListingCache, listing_cache_of
 from dynamo.api.routes.inventory import find_dataset
 from dynamo.api.views import (
     BlockReplicaView,
     DatasetReplicaView,
     block_replica_view,
     dataset_replica_view,
-    json_of,
+    json_body,
 )
 from dynamo.errors import NotFoundError
 from dynamo.model import BlockReplica, DatasetReplica, Inventory
@@ -45,6 +46,7 @@ Format = Annotated[
 ]
 Limit = Annotated[IntParam, Query(ge=1, le=100_000)]
 Offset = Annotated[IntParam, Query(ge=0)]
+Cache = Annotated[ListingCache, Depends(listing_cache_of)]
 
 _CHUNK = 2_000
 
@@ -148,6 +150,7 @@ def _ndjson(items: Iterator[object], view: Callable[[object], BaseModel]) -> Res
 )
 async def list_dataset_replicas(
     service: Service,
+    cache: Cache,
     site: SiteFilter = None,
     dataset: DatasetFilter = None,
     group: GroupFilter = None,
@@ -159,11 +162,14 @@ async def list_dataset_replicas(
     found = dataset_replicas(service.inventory, site, dataset, group)
     if format == "ndjson":
         return _ndjson(found, dataset_replica_view)  # type: ignore[arg-type]
-    matched = list(found)
-    chosen = matched[offset : offset + limit]
-    return json_of(
-        DatasetReplicaPage(items=[dataset_replica_view(r) for r in chosen], total=len(matched))
-    )
+
+    def page() -> bytes:
+        matched = list(found)
+        views = [dataset_replica_view(r) for r in matched[offset : offset + limit]]
+        return json_body(DatasetReplicaPage(items=views, total=len(matched)))
+
+    key = ("replicas", site, dataset, group, limit, offset)
+    return Response(cache.body(service, key, page), media_type="application/json")
 
 
 @router.get(
@@ -173,6 +179,7 @@ async def list_dataset_replicas(
 )
 async def list_block_replicas(
     service: Service,
+    cache: Cache,
     site: SiteFilter = None,
     dataset: DatasetFilter = None,
     group: GroupFilter = None,
@@ -185,11 +192,14 @@ async def list_block_replicas(
     found = block_replicas(service.inventory, site, dataset, group, complete)
     if format == "ndjson":
         return _ndjson(found, block_replica_view)  # type: ignore[arg-type]
-    matched = list(found)
-    chosen = matched[offset : offset + limit]
-    return json_of(
-        BlockReplicaPage(items=[block_replica_view(r) for r in chosen], total=len(matched))
-    )
+
+    def page() -> bytes:
+        matched = list(found)
+        views = [block_replica_view(r) for r in matched[offset : offset + limit]]
+        return json_body(BlockReplicaPage(items=views, total=len(matched)))
+
+    key = ("blockreplicas", site, dataset, group, complete, limit, offset)
+    return Response(cache.body(service, key, page), media_type="application/json")
 
 
 @router.get("/files", response_model=list[FileView])

@@ -19,14 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 
-from dynamo.api.app import create_app
-from dynamo.api.auth.authenticators import TrustedHeaderAuthenticator
-from dynamo.api.auth.directory import MemoryUserDirectory
-from dynamo.api.security import Role, Target
+from dynamo.bench.api import _DN, _HEADER, _grant_bench_user
 from dynamo.bench.generator import REFERENCE_TIME
 from dynamo.bench.peer.scale import PeerDataset, PeerInventory
-from dynamo.bench.serving import ThreadServer, free_port
+from dynamo.bench.serving import free_port
 from dynamo.dealer import DealerConfig, DealerOptions, PlugInSettings
 from dynamo.dealer import run_cycle as dealer_cycle
 from dynamo.detox import PolicySource
@@ -35,7 +33,6 @@ from dynamo.errors import ConfigurationError
 from dynamo.model import ChangeSet, Inventory, SetQuota, UpsertGroup, UpsertPartition, UpsertSite
 from dynamo.policy import load_partitions, partition_compiler
 from dynamo.registry import MemoryRegistryStore, RequestDraft, RequestKind
-from dynamo.server.service import InventoryService
 from dynamo.store import SqlInventoryStore
 
 __all__ = [
@@ -47,7 +44,9 @@ __all__ = [
     "deletion_policy",
     "injection_bodies",
     "place_copies",
+    "prepare",
     "register",
+    "registration_phases",
 ]
 
 GROUP = "AnalysisOps"
@@ -55,8 +54,6 @@ UNLIMITED = 10**18
 HIGH, LOW = 0.90, 0.855
 """The deletion site starts at 0.95 of its quota; under 0.855 means 10 % of its bytes gone,
 the same target as Rucio's MinFreeSpace = free + 10 % of used."""
-_DN = "/DC=org/DC=dynamo/OU=bench/CN=peer"
-_HEADER = "X-Bench-Client-DN"
 
 
 def dataset_name(index: int) -> str:
@@ -67,11 +64,14 @@ def block_name(index: int) -> str:
     return f"00000000-0000-0000-0000-{index:012d}"
 
 
-def injection_bodies(inventory: PeerInventory, per_call: int) -> Iterator[dict[str, Any]]:
-    """Injection API bodies of about ``per_call`` files: datasets, files and both replicas."""
+def injection_bodies(
+    inventory: PeerInventory, per_call: int, start: int = 0, stop: int | None = None
+) -> Iterator[dict[str, Any]]:
+    """Injection API bodies of about ``per_call`` files for datasets ``[start, stop)``:
+    datasets, files and both replicas."""
     body: dict[str, Any] = {"datasets": [], "dataset_replicas": []}
     in_body = 0
-    for d in inventory.datasets:
+    for d in inventory.datasets[start:stop]:
         name = dataset_name(d.index)
         prefix = f"/store/peer/PeerPrimary{d.index:06d}"
         lfns = [
@@ -112,46 +112,28 @@ def _setup(inventory: PeerInventory) -> ChangeSet:
     return ChangeSet.of([*groups, *(UpsertSite(name=s) for s in inventory.sites)])
 
 
-def register(url: str, inventory: PeerInventory, *, per_call: int = 20_000) -> dict[str, Any]:
-    """Task 1: inject everything through the REST injection API into the empty ``url``."""
+def registration_phases(inventory: PeerInventory) -> list[tuple[str, int, int]]:
+    """Task 1's three phases, (name, first dataset, stop): the timed sample's first half into
+    the empty database, the rest of the inventory, the sample's second half into the full one."""
+    n, sample = inventory.scale.datasets, inventory.scale.sample_datasets
+    first = sample // 2
+    return [
+        ("start", 0, first),
+        ("rest", first, n - (sample - first)),
+        ("end", n - sample + first, n),
+    ]
+
+
+def prepare(url: str, inventory: PeerInventory) -> int:
+    """Untimed, as Rucio's bootstrap: the schema, groups, sites, partitions, the quotas (every
+    site unlimited for AnalysisOps but the deletion site, at 0.95 of what it will hold) and the
+    bench user (operator, trusted by DN header); the deletion site's bytes."""
     store = SqlInventoryStore.open(url, upgrade=True)
     try:
         compiler = partition_compiler(now=REFERENCE_TIME)
-        service = InventoryService.load(store, partition_compiler=compiler)
-        store.commit(_setup(inventory), service.inventory)
-        store.commit(_partitions(), service.inventory)
-        service = InventoryService.load(store, partition_compiler=compiler)
-        directory = MemoryUserDirectory()
-        directory.add_user("peer", _DN)
-        directory.grant("peer", Role.OPERATOR, Target.INVENTORY)
-        app = create_app(service, authenticator=TrustedHeaderAuthenticator(directory, _HEADER))
-        bodies = list(injection_bodies(inventory, per_call))
-        with ThreadServer(app) as base, httpx.Client(base_url=base, timeout=3600) as client:
-            started = time.perf_counter()
-            for body in bodies:
-                answer = client.post("/api/v1/inject", json=body, headers={_HEADER: _DN})
-                if answer.status_code != 200:
-                    raise ConfigurationError(f"injection failed: {answer.text[:300]}")
-            seconds = time.perf_counter() - started
-        counts = service.inventory.counts()
-    finally:
-        store.close()
-    return {
-        "files": inventory.scale.files,
-        "replicas": 2 * inventory.scale.files,
-        "calls": len(bodies),
-        "per_call": per_call,
-        "seconds": seconds,
-        "files_per_second": inventory.scale.files / seconds,
-        "counts": counts,
-    }
-
-
-def set_quotas(url: str, inventory: PeerInventory) -> int:
-    """Untimed: every site unlimited for AnalysisOps but the deletion site, at 0.95 of it."""
-    store = SqlInventoryStore.open(url)
-    try:
-        loaded, _seq = store.load(partition_compiler(now=REFERENCE_TIME))
+        loaded, _seq = store.load(compiler)
+        store.commit(_setup(inventory), loaded)
+        store.commit(_partitions(), loaded)
         used = sum(d.bytes for d in inventory.datasets if inventory.deletion_site in d.sites)
         quota = int(used / 0.95)
         ops = [
@@ -165,7 +147,51 @@ def set_quotas(url: str, inventory: PeerInventory) -> int:
         store.commit(ChangeSet.of(ops), loaded)
     finally:
         store.close()
+    _grant_bench_user(url)
     return used
+
+
+def register(
+    server: DynamoServer, inventory: PeerInventory, *, per_call: int = 20_000
+) -> dict[str, Any]:
+    """Task 1: inject everything through ``server``'s REST injection API, in the three
+    :func:`registration_phases`, each timed; the figure is the sample's (start + end).
+
+    The bodies are encoded before the clock starts (Rucio's script, too, builds its inputs
+    first); the clock covers sending them and the server's answers."""
+    phases: dict[str, dict[str, Any]] = {}
+    headers = {_HEADER: _DN, "Content-Type": "application/json"}
+    base = f"http://127.0.0.1:{server.port}"
+    with httpx.Client(base_url=base, timeout=3600) as client:
+        for phase, start, stop in registration_phases(inventory):
+            bodies = [orjson.dumps(b) for b in injection_bodies(inventory, per_call, start, stop)]
+            started = time.perf_counter()
+            for body in bodies:
+                answer = client.post("/api/v1/inject", content=body, headers=headers)
+                if answer.status_code != 200:
+                    raise ConfigurationError(f"injection failed: {answer.text[:300]}")
+            seconds = time.perf_counter() - started
+            files = sum(len(d.files) for d in inventory.datasets[start:stop])
+            phases[phase] = {"datasets": stop - start, "files": files, "calls": len(bodies)}
+            phases[phase]["seconds"] = seconds
+        counts = client.get("/api/v1/status").json().get("counts")
+    return _registration_figures(phases, per_call=per_call, counts=counts)
+
+
+def _registration_figures(phases: dict[str, dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    files = phases["start"]["files"] + phases["end"]["files"]
+    seconds = phases["start"]["seconds"] + phases["end"]["seconds"]
+    everything = sum(p["files"] for p in phases.values())
+    return {
+        "files": files,
+        "replicas": 2 * files,
+        "seconds": seconds,
+        "files_per_second": files / seconds,
+        "phases": phases,
+        "all_files": everything,
+        "all_files_per_second": everything / sum(p["seconds"] for p in phases.values()),
+        **extra,
+    }
 
 
 def deletion_policy(site: str) -> str:
@@ -186,7 +212,9 @@ def _load(store: SqlInventoryStore) -> Inventory:
 
 
 def decide_deletion(url: str, inventory: PeerInventory, workdir: Path) -> dict[str, Any]:
-    """Task 3: one Detox cycle (dry run, history written as a test cycle), seconds."""
+    """Task 3: one Detox cycle (dry run, history written as a test cycle). ``seconds`` is the
+    decision: the cycle without writing its history (policy, producers, plan);
+    ``with_history_seconds`` adds the history, the record of every replica's decision."""
     policy = workdir / "peer-detox.txt"
     policy.write_text(deletion_policy(inventory.deletion_site))
     store = SqlInventoryStore.open(url)
@@ -207,7 +235,8 @@ def decide_deletion(url: str, inventory: PeerInventory, workdir: Path) -> dict[s
     plan = result.plan
     site = next(s for s in plan.sites if s.name == inventory.deletion_site)
     return {
-        "seconds": seconds,
+        "seconds": seconds - result.seconds.get("history", 0.0),
+        "with_history_seconds": seconds,
         "parts": result.seconds,
         "deleted_block_replicas": len(plan.deletions),
         "deleted_bytes": plan.deleted_bytes,
@@ -279,6 +308,7 @@ class DynamoServer:
     """``dynamo server`` over ``url`` as its own process on a loopback port, for a ``with``."""
 
     def __init__(self, url: str) -> None:
+        """Clients are trusted by the bench user's DN header (see :func:`prepare`)."""
         self.url = url
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
@@ -286,6 +316,7 @@ class DynamoServer:
     def __enter__(self) -> DynamoServer:
         command = [sys.executable, "-m", "dynamo.cli.main", "server", "--db", self.url]
         command += ["--allow-http", "--host", "127.0.0.1", "--port", str(self.port)]
+        command += ["--trusted-dn-header", _HEADER]
         self.process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )

@@ -37,8 +37,10 @@ SIGMA = 0.5
 class PeerScale:
     """How much data the peer benchmark loads and how much work each task gets.
 
-    ``rules`` is N of task 4 (datasets given one more copy); ``deletion_site`` is the T2 index
-    of the deletion-test site (every 10th dataset has a replica there).
+    ``rules`` is N of task 4 (datasets given one more copy); ``sample_datasets`` is the part
+    of the inventory whose registration task 1 times (half first, into the empty databases, half
+    last, into the loaded ones; Rucio gets the rest by an untimed bulk load); ``deletion_site``
+    is the T2 index of the deletion-test site (every 10th dataset has a replica there).
     """
 
     name: str
@@ -48,6 +50,7 @@ class PeerScale:
     files_per_dataset: int = 20
     rules: int
     list_requests: int
+    sample_datasets: int
     deletion_site: int = 8
     seed: int = 0
 
@@ -56,6 +59,8 @@ class PeerScale:
             raise ConfigurationError(f"peer scale {self.name!r}: need >= 4 T2 sites")
         if self.datasets < 10 or self.rules > self.datasets:
             raise ConfigurationError(f"peer scale {self.name!r}: need 10 <= rules <= datasets")
+        if not 2 <= self.sample_datasets <= self.datasets:
+            raise ConfigurationError(f"peer scale {self.name!r}: need 2 <= sample <= datasets")
 
     @property
     def files(self) -> int:
@@ -71,22 +76,43 @@ class PeerScale:
             files_per_dataset=self.files_per_dataset,
             rules=min(self.rules, datasets // 2),
             list_requests=self.list_requests,
+            sample_datasets=min(self.sample_datasets, max(2, datasets // 2)),
             deletion_site=self.deletion_site,
             seed=self.seed,
         )
 
 
 PEER_SCALES: dict[str, PeerScale] = {
-    "xs": PeerScale(name="xs", t1_sites=2, t2_sites=10, datasets=100, rules=20, list_requests=100),
+    "xs": PeerScale(
+        name="xs",
+        t1_sites=2,
+        t2_sites=10,
+        datasets=100,
+        rules=20,
+        list_requests=100,
+        sample_datasets=40,
+    ),
     "s": PeerScale(
-        name="s", t1_sites=8, t2_sites=32, datasets=10_000, rules=1_000, list_requests=500
+        name="s",
+        t1_sites=8,
+        t2_sites=32,
+        datasets=10_000,
+        rules=1_000,
+        list_requests=500,
+        sample_datasets=1_000,
     ),
     "m": PeerScale(
-        name="m", t1_sites=8, t2_sites=32, datasets=50_000, rules=5_000, list_requests=1_000
+        name="m",
+        t1_sites=8,
+        t2_sites=32,
+        datasets=50_000,
+        rules=5_000,
+        list_requests=1_000,
+        sample_datasets=1_000,
     ),
 }
 """xs for CI; s is rucio-bench.md's scale S (40 RSEs, 10k datasets, 200k files, 400k
-replicas); m is 5x S."""
+replicas), whose registration is timed on 20,000 files (1,000 datasets); m is 5x S."""
 
 
 def peer_scale_named(name: str) -> PeerScale:
