@@ -31,6 +31,7 @@ from dynamo.api.app import create_app
 from dynamo.api.auth.authenticators import TrustedHeaderAuthenticator
 from dynamo.api.auth.directory import MemoryUserDirectory, SqlUserDirectory, UserExistsError
 from dynamo.api.security import Role, Target
+from dynamo.bench.latency import quantiles_ms
 from dynamo.bench.serving import ThreadServer, free_port
 from dynamo.errors import ConfigurationError
 from dynamo.model import ChangeSet, UpsertGroup, UpsertSite
@@ -154,11 +155,13 @@ class ApiReport:
             "requests_per_second": round(len(every) / self.seconds) if self.seconds else 0,
             "p50_ms": _percentile(every, 50),
             "p99_ms": _percentile(every, 99),
+            "quantiles_ms": quantiles_ms(every),
             "by_kind": {
                 kind: {
                     "requests": len(v),
                     "p50_ms": _percentile(sorted(v), 50),
                     "p99_ms": _percentile(sorted(v), 99),
+                    "quantiles_ms": quantiles_ms(sorted(v)),
                 }
                 for kind, v in self.latencies.items()
             },

@@ -27,6 +27,8 @@ from dynamo.bench.replication import bench_replication
 from dynamo.bench.scales import SCALES, scale_named
 from dynamo.bench.soak import bench_soak
 from dynamo.bench.storage import bench_list, bench_pfn
+from dynamo.cli.bench_plot import PlotKind, plot, write_plot
+from dynamo.cli.bench_regress import regress
 from dynamo.cli.dealer import bench as dealer_bench
 from dynamo.cli.output import fail, print_json
 from dynamo.cli.progress import TableProgress, row_progress
@@ -39,6 +41,12 @@ __all__ = ["bench_app"]
 
 bench_app = typer.Typer(help="Synthetic CMS-like inventories and benchmarks.", no_args_is_help=True)
 bench_app.command("dealer")(dealer_bench)
+bench_app.command("plot")(plot)
+bench_app.command("regress")(regress)
+
+PlotOption = Annotated[
+    Path | None, typer.Option("--plot", help="Also write a PNG of the results here.")
+]
 
 RequiredDb = Annotated[
     str,
@@ -341,12 +349,15 @@ def api(
         typer.Option("--background-app", help="Keep this application running meanwhile."),
     ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    plot_to: PlotOption = None,
 ) -> None:
     """Read latency and throughput of a server over DB for the B5 mix of requests."""
     try:
         report = bench_api(db, clients=clients, duration=duration, background_app=background_app)
     except DynamoError as exc:
         fail(exc)
+    if plot_to is not None:
+        write_plot(PlotKind.API, [(plot_to, report)], plot_to)
     if json:
         print_json(report)
         return
@@ -568,6 +579,7 @@ def peer_rucio(
         int | None, typer.Option("--datasets", help="Override the scale's dataset count.")
     ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    plot_to: PlotOption = None,
 ) -> None:
     """Rucio 41.5.1 (own venv, own PostgreSQL database) against Dynamo on the same inventory:
     registration, REST listing, deletion decision, placement; each as Dynamo/Rucio."""
@@ -582,6 +594,8 @@ def peer_rucio(
         report = run_peer_rucio(chosen, progress=lambda step: console.log(step))
     except DynamoError as exc:
         fail(exc)
+    if plot_to is not None:
+        write_plot(PlotKind.PEER, [(plot_to, report)], plot_to)
     if json:
         print_json(report)
         return

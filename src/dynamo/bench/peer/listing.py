@@ -15,15 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ListingRun", "measure_listing", "percentile_ms"]
+from dynamo.bench.latency import percentile_ms, quantiles_ms
 
-
-def percentile_ms(ordered: Sequence[float], pct: int) -> float:
-    """Nearest-rank percentile of sorted seconds, in milliseconds."""
-    if not ordered:
-        return 0.0
-    rank = max(0, min(len(ordered) - 1, -(-len(ordered) * pct // 100) - 1))
-    return round(ordered[rank] * 1000, 2)
+__all__ = ["ListingRun", "measure_listing", "percentile_ms", "quantiles_ms"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +40,7 @@ class ListingRun:
             "requests_per_second": round(self.requests_per_second, 2),
             "p50_ms": percentile_ms(ordered, 50),
             "p99_ms": percentile_ms(ordered, 99),
+            "quantiles_ms": quantiles_ms(ordered),
         }
 
 
