@@ -8,6 +8,9 @@
     users/<name>/cert.pem, key.pem  one per user, CERN-like DNs
     users/<name>/proxy.pem         an RFC 3820 proxy of the user: proxy cert, its key, user cert
 
+``write_crl(grid, revoked)`` writes the CA's CRL revoking those certificates, by default as
+``certificates/<hash>.r0`` (the CA directory convention ``fetch-crl`` follows).
+
 Keys are EC P-256 (the whole PKI builds in a few milliseconds). The CA-directory hash is
 OpenSSL's subject hash (``X509_NAME_hash_ex``: SHA-1 of the canonical DER name, first four
 bytes little-endian), computed in Python by :func:`subject_hash`; a test checks it against
@@ -35,6 +38,7 @@ __all__ = [
     "build_pki",
     "subject_hash",
     "user_dn",
+    "write_crl",
 ]
 
 CA_DN = "/DC=ch/DC=cern/CN=Dynamo Test CA"
@@ -217,6 +221,41 @@ def _proxy(owner: Identity, serial: int) -> Identity:
     path.write_bytes(_pem(cert) + _key_pem(key) + _pem(owner.certificate))
     path.chmod(0o600)
     return Identity(dn, cert, key, path, path)
+
+
+def write_crl(
+    grid: Pki,
+    revoked: tuple[Identity, ...] = (),
+    path: Path | None = None,
+    *,
+    signer: Identity | None = None,
+    next_update: dt.datetime = _LATER,
+    pem: bool = True,
+) -> Path:
+    """A CRL of the grid's CA (or, to test forgeries, signed by ``signer`` under the CA's
+    name) revoking ``revoked``; written to ``path`` (default ``<ca hash>.r0`` in the CA
+    directory), PEM or DER."""
+    ca = grid.ca
+    now = dt.datetime.now(dt.UTC)
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca.certificate.subject)
+        .last_update(min(now, next_update) - dt.timedelta(days=1))
+        .next_update(next_update)
+    )
+    for identity in revoked:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder()
+            .serial_number(identity.certificate.serial_number)
+            .revocation_date(min(now, next_update) - dt.timedelta(days=1))
+            .build()
+        )
+    crl = builder.sign((signer or ca).key, hashes.SHA256())
+    if path is None:
+        path = grid.ca_dir / f"{subject_hash(ca.certificate.subject)}.r0"
+    encoding = serialization.Encoding.PEM if pem else serialization.Encoding.DER
+    path.write_bytes(crl.public_bytes(encoding))
+    return path
 
 
 def subject_hash(name: x509.Name) -> str:

@@ -44,6 +44,7 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "unknown_protocol": 400,
     "no_matching_rule": 400,
     "unauthenticated": 401,
+    "certificate_revoked": 401,
     "forbidden": 403,
     "not_found": 404,
     "conflict": 409,

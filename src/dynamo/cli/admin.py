@@ -1,7 +1,7 @@
 """`dynamo admin`: administer a server's database directly (run on the server host).
 
 ``dynamo admin user add NAME --dn DN | grant NAME ROLE TARGET | revoke NAME ROLE TARGET |
-list [--json]``. The running server sees changes within its directory's cache time
+remove NAME | list [--json]``. The running server sees changes within its directory's cache time
 (:data:`dynamo.api.auth.DEFAULT_TTL` seconds).
 """
 
@@ -82,6 +82,15 @@ def revoke(name: NameArg, role: RoleArg, target: TargetArg, db: DbOption = DEFAU
     changed = _with_directory(db, lambda directory: directory.revoke(name, role, target))
     state = "no longer has" if changed else "did not have"
     Console().print(f"{name} {state} role {role.value} on {target.value}")
+
+
+@user_app.command("remove")
+def remove(name: NameArg, db: DbOption = DEFAULT_DB) -> None:
+    """Remove a user and all their grants: their certificate (and its proxies) then holds no
+    role (403 on every protected route). To refuse the certificate itself, revoke it in the
+    CA's CRL (see docs/security.md)."""
+    user = _with_directory(db, lambda directory: directory.remove_user(name))
+    Console(soft_wrap=True).print(f"removed user [bold]{user.name}[/bold] with DN {user.dn}")
 
 
 @user_app.command("list")

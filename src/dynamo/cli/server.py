@@ -10,9 +10,9 @@ import typer
 import uvicorn
 
 from dynamo.api.app import create_app
-from dynamo.api.auth import SqlUserDirectory, build_authenticator, uvicorn_config
+from dynamo.api.auth import Revocations, SqlUserDirectory, build_authenticator, uvicorn_config
 from dynamo.cli.output import fail
-from dynamo.errors import DynamoError
+from dynamo.errors import ConfigurationError, DynamoError
 from dynamo.policy import partition_compiler
 from dynamo.server.config import ServerConfig, load_config
 from dynamo.server.leader import ClusterSettings, ServerNode, single_server_lock
@@ -44,6 +44,10 @@ def serve(
     tls_key: Annotated[str | None, typer.Option("--tls-key", help="Host key (PEM).")] = None,
     ca_dir: Annotated[
         str | None, typer.Option("--ca-dir", help="Directory of CA certificates.")
+    ] = None,
+    crl: Annotated[
+        list[str] | None,
+        typer.Option("--crl", help="A CRL file (besides the *.r0 of --ca-dir); repeatable."),
     ] = None,
     trusted_dn_header: Annotated[
         str | None,
@@ -80,6 +84,7 @@ def serve(
                 tls_cert=tls_cert,
                 tls_key=tls_key,
                 ca_dir=ca_dir,
+                crl_files=tuple(crl) if crl else None,
                 trusted_dn_header=trusted_dn_header,
                 allow_http=allow_http,
                 name=name,
@@ -94,9 +99,10 @@ def serve(
         compiler = partition_compiler()
         service = InventoryService.load(store, partition_compiler=compiler)
         authenticator = build_authenticator(
-            SqlUserDirectory(store.engine),
+            SqlUserDirectory(store.engine, ttl=settings.user_cache_seconds),
             trusted_dn_header=settings.trusted_dn_header,
             front_ends=settings.trusted_front_ends,
+            revocations=_revocations(settings),
         )
         scheduler = build_scheduler(
             service,
@@ -156,6 +162,19 @@ def _userdata_passes(userdata: UserDataService) -> PeriodicTask:
         return (await userdata.run_once()).describe()
 
     return PeriodicTask("userdata pass", userdata.options.pass_every, one_pass)
+
+
+def _revocations(settings: ServerConfig) -> Revocations | None:
+    """The CRLs the X509 authenticator checks: those of the CA directory and the configured
+    files; None without TLS."""
+    if not settings.uses_tls:
+        return None
+    ca_dir = Path(settings.ca_dir) if settings.ca_dir else None
+    files = [Path(path) for path in settings.crl_files]
+    for path in files:
+        if not path.is_file():
+            raise ConfigurationError(f"CRL file {path} does not exist")
+    return Revocations(ca_dir, files, refresh_seconds=settings.crl_refresh_seconds)
 
 
 def _run(server_config: uvicorn.Config, settings: ServerConfig) -> None:

@@ -7,7 +7,10 @@ host = "127.0.0.1"
 port = 8443
 tls_cert = "/etc/grid-security/hostcert.pem"
 tls_key = "/etc/grid-security/hostkey.pem"
-ca_dir = "/etc/grid-security/certificates"   # a directory of CA certificates
+ca_dir = "/etc/grid-security/certificates"   # a directory of CA certificates (and CRLs, *.r0)
+crl_files = []                 # more CRL files (PEM or DER), besides the *.r0 of ca_dir
+crl_refresh_seconds = 60.0     # how often the CRL files are looked at again (reloaded if changed)
+user_cache_seconds = 10.0      # how long the server trusts its copy of the users and grants
 trusted_dn_header = ""         # e.g. "X-SSL-Client-S-DN" behind a trusted front end
 trusted_front_ends = ["127.0.0.1", "::1"]   # the only addresses whose DN header is believed
 max_body = 67108864            # bytes: larger request bodies get 413 before they are read
@@ -97,6 +100,9 @@ class ServerConfig:
     tls_cert: str | None = None
     tls_key: str | None = None
     ca_dir: str | None = None
+    crl_files: tuple[str, ...] = ()
+    crl_refresh_seconds: float = 60.0
+    user_cache_seconds: float = 10.0
     trusted_dn_header: str | None = None
     trusted_front_ends: tuple[str, ...] = ("127.0.0.1", "::1")
     max_body: int = 64 * 1024 * 1024
@@ -182,14 +188,14 @@ def load_config(path: Path | None) -> ServerConfig:
     unknown = sorted(set(section) - known)
     if unknown:
         raise ConfigurationError(f"{path}: unknown keys in [server]: {', '.join(unknown)}")
-    if "trusted_front_ends" in section:
-        addresses = section["trusted_front_ends"]
-        if not isinstance(addresses, list) or not all(isinstance(a, str) for a in addresses):
-            raise ConfigurationError(
-                f"{path}: [server] trusted_front_ends must be a list of addresses, "
-                f"not {addresses!r}"
-            )
-        section = {**section, "trusted_front_ends": tuple(addresses)}
+    for key, what in (("trusted_front_ends", "addresses"), ("crl_files", "file paths")):
+        if key in section:
+            values = section[key]
+            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                raise ConfigurationError(
+                    f"{path}: [server] {key} must be a list of {what}, not {values!r}"
+                )
+            section = {**section, key: tuple(values)}
     scheduler = SchedulerConfig.from_mapping(
         data.get("scheduler", {}), base=path.parent, where=str(path)
     )

@@ -137,6 +137,23 @@ def test_the_directory_sees_its_own_changes_at_once(directory: UserDirectory) ->
     assert directory.principal_for(ALICE).grants == frozenset()
 
 
+def test_a_removed_user_loses_their_grants_and_their_dn_is_unknown(
+    directory: UserDirectory,
+) -> None:
+    directory.add_user("alice", ALICE)
+    directory.grant("alice", Role.OPERATOR, Target.INVENTORY)
+    directory.add_user("bob", BOB)
+    removed = directory.remove_user("alice")
+    assert removed.name == "alice"
+    assert removed.grants == {(Role.OPERATOR, Target.INVENTORY)}
+    assert [user.name for user in directory.list_users()] == ["bob"]
+    assert directory.principal_for(ALICE) == Principal(dn=ALICE)
+    with pytest.raises(UnknownUserError, match="alice"):
+        directory.remove_user("alice")
+    directory.add_user("alice", ALICE)
+    assert directory.principal_for(ALICE).grants == frozenset()
+
+
 def test_users_are_listed_by_name(directory: UserDirectory) -> None:
     directory.add_user("bob", BOB)
     directory.add_user("alice", ALICE)

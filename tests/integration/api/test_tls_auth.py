@@ -4,12 +4,10 @@ proxies; anonymous reads, 401 for anonymous writes, 403 naming the missing role.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,7 +16,7 @@ from dynamo.client.credentials import credentials_from_env
 from dynamo.client.http import ApiError, DynamoClient, client_from_env
 from unit.model.conftest import DATASET
 
-from .tls_servers import make_database, running_server
+from .tls_servers import curl, make_database, running_server
 
 pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
 
@@ -36,14 +34,6 @@ def server(grid: pki.Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     args = ["--db", db, "--tls-cert", str(host.cert_path), "--tls-key", str(host.key_path)]
     with running_server([*args, "--ca-dir", str(grid.ca_dir)], root / "server.log") as port:
         yield f"https://127.0.0.1:{port}"
-
-
-def curl(grid: pki.Pki, url: str, *args: str) -> tuple[int, Any]:
-    """The status and decoded JSON body of ``curl ARGS URL`` trusting the test CA dir."""
-    command = ["curl", "-sS", "--capath", str(grid.ca_dir), "-w", "\n%{http_code}", *args, url]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True)
-    body, _, status = done.stdout.rpartition("\n")
-    return int(status), json.loads(body) if body else None
 
 
 def as_user(grid: pki.Pki, name: str) -> list[str]:

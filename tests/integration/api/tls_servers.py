@@ -6,6 +6,7 @@ Each server listens on a free loopback port and is stopped through its Popen han
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pki
 from dynamo.api.auth import SqlUserDirectory
@@ -24,7 +26,22 @@ from dynamo.server.service import InventoryService
 from dynamo.store import SqlInventoryStore
 from unit.model.conftest import base_ops
 
-__all__ = ["free_port", "make_database", "running_server", "wait_for_listener", "wait_for_port"]
+__all__ = [
+    "curl",
+    "free_port",
+    "make_database",
+    "running_server",
+    "wait_for_listener",
+    "wait_for_port",
+]
+
+
+def curl(grid: pki.Pki, url: str, *args: str) -> tuple[int, Any]:
+    """The status and decoded JSON body of ``curl ARGS URL`` trusting the test CA dir."""
+    command = ["curl", "-sS", "--capath", str(grid.ca_dir), "-w", "\n%{http_code}", *args, url]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True)
+    body, _, status = done.stdout.rpartition("\n")
+    return int(status), json.loads(body) if body else None
 
 
 def free_port() -> int:

@@ -89,3 +89,14 @@ def test_a_database_that_was_never_migrated_says_to_upgrade(tmp_path: Path) -> N
     code, output = _admin("list", "--db", f"sqlite:///{tmp_path / 'empty.sqlite'}")
     assert code != 0
     assert "dynamo db upgrade" in output
+
+
+def test_remove_takes_the_user_and_their_grants_away(db: str) -> None:
+    _admin("add", "alice", "--dn", ALICE, "--db", db)
+    _admin("grant", "alice", "operator", "inventory", "--db", db)
+    code, output = _admin("remove", "alice", "--db", db)
+    assert (code, "removed user alice" in output) == (0, True)
+    assert json.loads(_admin("list", "--json", "--db", db)[1]) == []
+    code, output = _admin("remove", "alice", "--db", db)
+    assert code != 0
+    assert "no user named 'alice'" in output

@@ -3,6 +3,7 @@
 - :mod:`.dn` -- DNs in the grid slash form; the owner of a proxy chain;
 - :mod:`.directory` -- the :class:`UserDirectory` port (users by DN, grants), memory and SQL;
 - :mod:`.authenticators` -- :class:`X509Authenticator`, :class:`TrustedHeaderAuthenticator`;
+- :mod:`.revocation` -- :class:`Revocations`: the CAs' CRLs, checked on every client chain;
 - :mod:`.tls` -- the server SSL context and the uvicorn protocol exposing the client chain.
 
 The contract with the routes (Principal, Role, Target, ``require``) is :mod:`dynamo.api.security`.
@@ -25,13 +26,16 @@ from dynamo.api.auth.directory import (
     UserExistsError,
 )
 from dynamo.api.auth.dn import InvalidDnError, dn_of_name, normalize_dn, owner_dn
+from dynamo.api.auth.revocation import CertificateRevokedError, Revocations
 from dynamo.api.auth.tls import TlsH11Protocol, server_ssl_context, uvicorn_config
 
 __all__ = [
     "DEFAULT_TTL",
+    "CertificateRevokedError",
     "InvalidDnError",
     "InvalidUserError",
     "MemoryUserDirectory",
+    "Revocations",
     "SqlUserDirectory",
     "TlsH11Protocol",
     "TrustedHeaderAuthenticator",

@@ -23,12 +23,14 @@ from starlette.requests import Request
 
 from dynamo.api.auth.directory import UserDirectory
 from dynamo.api.auth.dn import normalize_dn, owner_dn_of_pem_chain, strip_proxy_components
+from dynamo.api.auth.revocation import CertificateRevokedError, Revocations
 from dynamo.api.security import ANONYMOUS, Authenticator, Principal, UnauthenticatedError
 
 __all__ = [
     "TrustedHeaderAuthenticator",
     "X509Authenticator",
     "build_authenticator",
+    "client_chain",
     "client_dn",
 ]
 
@@ -38,26 +40,44 @@ LOOPBACK: Final = ("127.0.0.1", "::1")
 """Where a trusted front end runs by default: on the same host."""
 
 
-def client_dn(scope: Mapping[str, Any]) -> str | None:
-    """The owner DN of the client certificate chain in ``scope``'s TLS extension, if any."""
+def client_chain(scope: Mapping[str, Any]) -> tuple[str, ...]:
+    """The verified client certificate chain (PEM, leaf first) in ``scope``'s TLS extension;
+    () without one."""
     tls = scope.get("extensions", {}).get("tls")
     if not tls:
-        return None
-    chain = tls.get("client_cert_chain")
-    if not chain:
-        return None
-    return owner_dn_of_pem_chain(tuple(chain))
+        return ()
+    return tuple(tls.get("client_cert_chain") or ())
+
+
+def client_dn(scope: Mapping[str, Any]) -> str | None:
+    """The owner DN of the client certificate chain in ``scope``'s TLS extension, if any."""
+    chain = client_chain(scope)
+    return owner_dn_of_pem_chain(chain) if chain else None
 
 
 class X509Authenticator:
-    """The caller is the owner of the verified client certificate of the TLS connection."""
+    """The caller is the owner of the verified client certificate of the TLS connection.
 
-    def __init__(self, directory: UserDirectory) -> None:
+    With ``revocations``, a chain holding a revoked certificate (the user's, behind a proxy
+    too) is refused: 401 ``certificate_revoked``, on every route, public ones included.
+    """
+
+    def __init__(self, directory: UserDirectory, revocations: Revocations | None = None) -> None:
         self.directory = directory
+        self.revocations = revocations
 
     async def principal(self, request: Request) -> Principal:
-        dn = client_dn(request.scope)
-        return ANONYMOUS if dn is None else self.directory.principal_for(dn)
+        chain = client_chain(request.scope)
+        if not chain:
+            return ANONYMOUS
+        if self.revocations is not None:
+            try:
+                self.revocations.check(chain)
+            except CertificateRevokedError as exc:
+                peer = request.client.host if request.client is not None else "unknown"
+                log.warning("refused a request from %s: %s", peer, exc)
+                raise
+        return self.directory.principal_for(owner_dn_of_pem_chain(chain))
 
 
 class TrustedHeaderAuthenticator:
@@ -107,10 +127,12 @@ def build_authenticator(
     *,
     trusted_dn_header: str | None = None,
     front_ends: Iterable[str] = LOOPBACK,
+    revocations: Revocations | None = None,
 ) -> Authenticator:
-    """The server's authenticator: the TLS client certificate, and, only when
-    ``trusted_dn_header`` is configured, that header first (from ``front_ends`` only)."""
-    x509 = X509Authenticator(directory)
+    """The server's authenticator: the TLS client certificate (checked against
+    ``revocations``), and, only when ``trusted_dn_header`` is configured, that header first
+    (from ``front_ends`` only; the front end checks revocation)."""
+    x509 = X509Authenticator(directory, revocations)
     if not trusted_dn_header:
         return x509
     return TrustedHeaderAuthenticator(

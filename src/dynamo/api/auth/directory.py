@@ -17,7 +17,8 @@ The directory lives in ``dynamo.api`` (not ``dynamo.server``) because it answers
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -92,6 +93,11 @@ class UserDirectory(Protocol):
         """Revoke ``role`` on ``target``; False if it was not granted. UnknownUserError."""
         ...
 
+    def remove_user(self, name: str) -> User:
+        """Remove a user and their grants (their DN becomes unknown: no grant, 403 on
+        protected routes); the user as it was. UnknownUserError."""
+        ...
+
     def list_users(self) -> list[User]:
         """Every user with their grants, sorted by name."""
         ...
@@ -147,6 +153,12 @@ class MemoryUserDirectory:
             User(name=name, dn=user.dn, created=user.created, grants=user.grants - {(role, target)})
         )
         return True
+
+    def remove_user(self, name: str) -> User:
+        user = self._user(name)
+        del self._users[name]
+        del self._by_dn[user.dn]
+        return user
 
     def list_users(self) -> list[User]:
         return [self._users[name] for name in sorted(self._users)]
@@ -224,12 +236,28 @@ class SqlUserDirectory:
 
         return self._change(name, role, target, change)
 
+    def remove_user(self, name: str) -> User:
+        # The grants are deleted explicitly: SQLite enforces ON DELETE CASCADE only when
+        # foreign keys are switched on.
+        try:
+            with self.engine.begin() as conn:
+                user_id = self._user_id(conn, name)
+                (user,) = (u for u in self._read_users(conn) if u.name == name)
+                conn.execute(delete(user_roles).where(user_roles.c.user_id == user_id))
+                conn.execute(delete(users).where(users.c.id == user_id))
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot remove user {name!r}: {exc}") from exc
+        self._expires = float("-inf")
+        return user
+
     def list_users(self) -> list[User]:
-        return sorted(self._read_users(), key=lambda user: user.name)
+        with self._connection() as conn:
+            return sorted(self._read_users(conn), key=lambda user: user.name)
 
     def principal_for(self, dn: str) -> Principal:
         if self._clock() >= self._expires:
-            self._by_dn = {user.dn: user.principal for user in self._read_users()}
+            with self._connection() as conn:
+                self._by_dn = {user.dn: user.principal for user in self._read_users(conn)}
             self._expires = self._clock() + self._ttl
         return self._by_dn.get(dn) or Principal(dn=dn)
 
@@ -266,21 +294,21 @@ class SqlUserDirectory:
                 return int(user_id)
         raise UnknownUserError(f"no user named {name!r}")
 
-    def _read_users(self) -> Iterable[User]:
+    @contextmanager
+    def _connection(self) -> Iterator[Connection]:
         try:
             with self.engine.connect() as conn:
-                grants: dict[int, set[Grant]] = {}
-                for user_id, role, target in conn.execute(select(user_roles)):
-                    grants.setdefault(user_id, set()).add((Role(role), Target(target)))
-                rows = conn.execute(select(users.c.id, users.c.name, users.c.dn, users.c.created))
-                return [
-                    User(
-                        name=name,
-                        dn=dn,
-                        created=int(created),
-                        grants=frozenset(grants.get(user_id, ())),
-                    )
-                    for user_id, name, dn, created in rows
-                ]
+                yield conn
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot read the users: {exc}") from exc
+
+    @staticmethod
+    def _read_users(conn: Connection) -> list[User]:
+        grants: dict[int, set[Grant]] = {}
+        for user_id, role, target in conn.execute(select(user_roles)):
+            grants.setdefault(user_id, set()).add((Role(role), Target(target)))
+        rows = conn.execute(select(users.c.id, users.c.name, users.c.dn, users.c.created))
+        return [
+            User(name=name, dn=dn, created=int(created), grants=frozenset(grants.get(user_id, ())))
+            for user_id, name, dn, created in rows
+        ]

@@ -16,7 +16,8 @@ once and wraps the app so that every request of the connection carries the ASGI 
 (``CERT_OPTIONAL``: no certificate means anonymous), trusts the CA certificates of ``ca_dir``
 (hashed names, as in ``/etc/grid-security/certificates``) and accepts RFC 3820 proxies
 (``X509_V_FLAG_ALLOW_PROXY_CERTS``). A certificate that does not verify fails the handshake.
-CRLs in ``ca_dir`` are not checked.
+CRLs (``<hash>.r0`` in ``ca_dir``) are checked after the handshake, on the whole chain, by
+:class:`~dynamo.api.auth.revocation.Revocations` in the X509 authenticator.
 """
 
 from __future__ import annotations
