@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Match
 
 from dynamo.errors import DynamoError
+from dynamo.redaction import redact
 
 __all__ = [
     "ERROR_RESPONSES",
@@ -64,7 +65,7 @@ def error_response(
     details: Any = None,
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
-    body: dict[str, Any] = {"code": code, "message": message}
+    body: dict[str, Any] = {"code": code, "message": redact(message)}
     if details is not None:
         body["details"] = details
     all_headers = dict(headers or {})

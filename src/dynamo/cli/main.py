@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from dynamo import __version__
+from dynamo import __version__, redaction
 from dynamo.cli.admin import admin_app
 from dynamo.cli.app import app_app
 from dynamo.cli.bench import bench_app
@@ -46,6 +46,7 @@ def main(
     ),
 ) -> None:
     """Dynamo: dynamic data management."""
+    redaction.install()
 
 
 app.command("demo")(demo)

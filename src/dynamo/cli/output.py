@@ -9,6 +9,7 @@ import orjson
 import typer
 
 from dynamo.errors import DynamoError
+from dynamo.redaction import redact
 
 __all__ = ["DEFAULT_DB", "DbOption", "fail", "print_json"]
 
@@ -31,5 +32,5 @@ def print_json(data: Any) -> None:
 
 def fail(error: DynamoError, *, exit_code: int = 2) -> NoReturn:
     """Report a Dynamo error on stderr as `error[code]: message` and exit non-zero."""
-    typer.echo(f"error[{error.code}]: {error}", err=True)
+    typer.echo(redact(f"error[{error.code}]: {error}"), err=True)
     raise typer.Exit(exit_code)

@@ -8,6 +8,9 @@ Accepted forms (anything else raises :class:`ConfigurationError`):
 - ``mysql://user:pass@host:port/db`` or ``mariadb://...`` (also ``mysql+pymysql://``):
   MariaDB/MySQL through PyMySQL, always with the utf8mb4 character set.
 
+The password of a URL is registered with :func:`dynamo.redaction.register_secret`, so it is
+masked in every log line and error message of the process.
+
 SQLite connections run in WAL mode with foreign keys enforced and a busy timeout; transactions
 are begun explicitly (``BEGIN``) so that a read transaction is one consistent snapshot.
 """
@@ -22,6 +25,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from dynamo.errors import ConfigurationError
+from dynamo.redaction import redact, register_secret
 
 __all__ = ["ACCEPTED_FORMS", "SQLITE_BUSY_TIMEOUT_MS", "make_engine", "normalize_url"]
 
@@ -44,10 +48,12 @@ def normalize_url(url: str | URL) -> URL:
         return _sqlite_url(text, given=text)
     try:
         parsed = make_url(text)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        # No "from exc": SQLAlchemy's message quotes the URL, password included.
         raise ConfigurationError(
-            f"cannot parse database URL {text!r}; accepted forms: {ACCEPTED_FORMS}"
-        ) from exc
+            f"cannot parse database URL {redact(text)!r}; accepted forms: {ACCEPTED_FORMS}"
+        ) from None
+    register_secret(parsed.password if isinstance(parsed.password, str) else None)
     scheme = parsed.drivername
     if scheme in ("sqlite", "sqlite+pysqlite"):
         return _sqlite_url(parsed.database or "", given=text)
@@ -66,8 +72,8 @@ def normalize_url(url: str | URL) -> URL:
 def _sqlite_url(path: str, *, given: str) -> URL:
     if not path or path == ":memory:" or path.startswith("file:"):
         raise ConfigurationError(
-            f"SQLite needs a file path, got {given!r} (in-memory databases are not supported; "
-            f"use MemoryInventoryStore); accepted forms: {ACCEPTED_FORMS}"
+            f"SQLite needs a file path, got {redact(given)!r} (in-memory databases are not "
+            f"supported; use MemoryInventoryStore); accepted forms: {ACCEPTED_FORMS}"
         )
     return URL.create("sqlite+pysqlite", database=str(Path(path).expanduser().absolute()))
 
