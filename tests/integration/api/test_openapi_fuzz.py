@@ -1,7 +1,10 @@
 """schemathesis against the OpenAPI document: no 5xx and no response outside the schema.
 
 The app runs in-process over a real SQLite store with a small inventory; writes go through
-the test authenticator, so generated bodies reach validation and the store.
+the test authenticator, so generated bodies reach validation and the store. Two ways:
+every operation alone, and sequences of operations chained by the links schemathesis infers
+from the document (a lock taken, then read, released, listed; a request made, then read and
+cancelled; a user dataset completed, then read...), so the calls reach real objects.
 """
 
 from __future__ import annotations
@@ -20,6 +23,15 @@ from dynamo.store import SqlInventoryStore
 from unit.model.conftest import base_ops
 
 OPERATOR = {"x-test-dn": "/DC=ch/DC=cern/CN=Fuzzer", "x-test-grants": "operator:inventory"}
+EVERYTHING = {
+    "x-test-dn": "/DC=ch/DC=cern/CN=fuzzer",
+    "x-test-grants": ",".join(
+        f"operator:{target}" for target in ("inventory", "registry", "application", "popularity")
+    )
+    + ",user:userdata",
+}
+"""An operator everywhere and a user-data user (named ``fuzzer``): the workflows reach every
+write."""
 
 
 def _app(directory: Path) -> object:
@@ -43,3 +55,24 @@ def test_no_generated_request_gets_a_5xx_or_breaks_the_schema(case: schemathesis
     # A well-formed request naming objects that do not exist is rightly a 400 or 404, so the
     # check that every schema-valid request succeeds is left out; every other check runs.
     case.call_and_validate(headers=OPERATOR, excluded_checks=[positive_data_acceptance])
+
+
+class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+    """Chained calls over the inferred links, as an operator everywhere."""
+
+    def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, object]:
+        return {"headers": EVERYTHING}
+
+    def validate_response(  # type: ignore[override]
+        self, response: object, case: schemathesis.Case, **kwargs: object
+    ) -> None:
+        case.validate_response(response, excluded_checks=[positive_data_acceptance])
+
+
+TestWorkflow = Workflow.TestCase
+TestWorkflow.settings = settings(
+    max_examples=15,
+    stateful_step_count=6,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
