@@ -50,6 +50,7 @@ ENVIRONMENT = {
     "DYNAMO_RUCIO_PASSWORD": SECRETS["Rucio password"],
     "FTS3_TOKEN": SECRETS["FTS3 token"],
 }
+DYNAMO = (sys.executable, "-m", "dynamo.cli.main")
 POSTGRESQL = os.environ.get(
     "DYNAMO_TEST_POSTGRESQL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
@@ -97,7 +98,7 @@ class Exchanges:
 
 def _dynamo(*args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "dynamo.cli.main", *args],
+        [*DYNAMO, *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -150,17 +151,7 @@ def test_no_secret_reaches_a_log_an_answer_or_an_error_message(
             worker_log.open("wb") as worker_out,
         ):
             worker = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "dynamo.cli.main",
-                    "fileops",
-                    "worker",
-                    "--db",
-                    url,
-                    "--poll-interval",
-                    "0.2",
-                ],
+                [*DYNAMO, "fileops", "worker", "--poll-interval", "0.2", "--db", url],
                 stdout=worker_out,
                 stderr=subprocess.STDOUT,
             )
