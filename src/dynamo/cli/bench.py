@@ -514,13 +514,19 @@ def replication(
     poll_seconds: Annotated[
         float, typer.Option("--poll-seconds", min=0.001, help="The follower's poll interval.")
     ] = 0.1,
+    writers: Annotated[
+        int, typer.Option("--writers", min=1, help="Concurrent writers on the leader.")
+    ] = 64,
     json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Follower lag: a leader commits RATE ChangeSets/s into the empty PostgreSQL or MariaDB
-    database DB while a follower process tails the log; lag from commit to apply (ms)."""
+    """Follower lag: WRITERS concurrent writers offer RATE ChangeSets/s to a leader (group
+    commit) on the empty PostgreSQL or MariaDB database DB while a follower process tails the
+    log; the achieved rate, commit latency and lag from commit to apply (ms)."""
     try:
-        with Console(stderr=True).status(f"writing {rate:g} ChangeSets/s for {seconds:g} s"):
-            report = bench_replication(db, rate=rate, seconds=seconds, poll_seconds=poll_seconds)
+        with Console(stderr=True).status(f"offering {rate:g} ChangeSets/s for {seconds:g} s"):
+            report = bench_replication(
+                db, rate=rate, seconds=seconds, poll_seconds=poll_seconds, writers=writers
+            )
     except DynamoError as exc:
         fail(exc)
     if json:

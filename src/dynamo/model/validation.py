@@ -36,7 +36,7 @@ from dynamo.model.entities import encode_block_name
 if TYPE_CHECKING:
     from dynamo.model.inventory import Inventory
 
-__all__ = ["validate"]
+__all__ = ["SequenceValidator", "validate"]
 
 _BlockKey = tuple[str, int | str]
 _ReplicaKey = tuple[str, str]
@@ -127,12 +127,42 @@ class _Shadow:
 
 def validate(inventory: Inventory, changeset: ChangeSet) -> None:
     """Raise InvalidChangeSetError unless every operation can be applied in order."""
-    shadow = _Shadow(inventory)
+    _walk(_Shadow(inventory), changeset)
+
+
+def _walk(shadow: _Shadow, changeset: ChangeSet) -> None:
     for index, op in enumerate(changeset.ops):
         problem = _check(shadow, op)
         if problem is not None:
             raise InvalidChangeSetError(f"{op.kind}: {problem}", index=index)
         _record(shadow, op)
+
+
+class SequenceValidator:
+    """Validates ChangeSets one after another, each against the state the *accepted* ones
+    before it would leave (a group commit: none of them is applied yet).
+
+    :meth:`check` of ChangeSets ``c1..cn`` accepts ``ck`` exactly when ``validate`` would
+    accept it after ``inventory.apply`` of the accepted ones among ``c1..ck-1``; a rejected
+    ChangeSet leaves no trace. The inventory is only read.
+    """
+
+    def __init__(self, inventory: Inventory) -> None:
+        self._inventory = inventory
+        self._shadow = _Shadow(inventory)
+        self._accepted: list[Operation] = []
+
+    def check(self, changeset: ChangeSet) -> None:
+        """Accept ``changeset`` or raise InvalidChangeSetError (then as if never checked)."""
+        try:
+            _walk(self._shadow, changeset)
+        except InvalidChangeSetError:
+            # the walk stopped part way: rebuild the shadow from the accepted operations
+            self._shadow = _Shadow(self._inventory)
+            for op in self._accepted:
+                _record(self._shadow, op)
+            raise
+        self._accepted.extend(changeset.ops)
 
 
 def _check(shadow: _Shadow, op: Operation) -> str | None:

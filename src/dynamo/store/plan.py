@@ -21,7 +21,7 @@ mutates it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +46,14 @@ from dynamo.model import (
     UpsertSite,
 )
 
-__all__ = ["BlockKey", "BlockReplicaRow", "ReplicaKey", "WritePlan", "plan_changeset"]
+__all__ = [
+    "BlockKey",
+    "BlockReplicaRow",
+    "ReplicaKey",
+    "WritePlan",
+    "plan_changeset",
+    "plan_changesets",
+]
 
 BlockKey = tuple[str, str]
 """(dataset name, block name)."""
@@ -108,6 +115,17 @@ class _Planner:
             list
         )
         self.sizes: dict[BlockKey, _Sizes | None] = {}
+        # complete replicas (null sizes) upserted by the current ChangeSet of a group
+        self.complete: list[BlockReplicaRow] = []
+
+    def end_changeset(self) -> None:
+        """A ChangeSet of a group ends: its complete replicas hold their block as it leaves
+        it, which a later ChangeSet may change (``finish`` restores NULL where equal)."""
+        for row in self.complete:
+            key = (row.dataset, row.block, row.site)
+            if self.plan.block_replicas.get(key) is row:
+                row.size, row.num_files = self.block_sizes((row.dataset, row.block))
+        self.complete.clear()
 
     def _remember(
         self, parents: tuple[Hashable, ...], table: dict[Any, Any], key: Hashable
@@ -179,6 +197,8 @@ class _Planner:
             ("dreplica", op.dataset, op.site),
         )
         self._remember(parents, self.plan.block_replicas, key)
+        if size is None:
+            self.complete.append(self.plan.block_replicas[key])
 
     def delete(self, op: object) -> None:
         plan = self.plan
@@ -253,10 +273,18 @@ def _regroup(replica: UpsertDatasetReplica) -> UpsertDatasetReplica:
 
 def plan_changeset(changeset: ChangeSet, inventory: Inventory) -> WritePlan:
     """The net effect of ``changeset`` (already validated against ``inventory``) per table."""
+    return plan_changesets([changeset], inventory)
+
+
+def plan_changesets(changesets: Iterable[ChangeSet], inventory: Inventory) -> WritePlan:
+    """The net effect of applying ``changesets`` one after another (a group commit; each
+    validated against the state the ones before it leave) per table."""
     planner = _Planner(inventory)
-    for op in changeset.ops:
-        if isinstance(op, _DELETIONS):
-            planner.delete(op)
-        else:
-            planner.upsert(op)
+    for changeset in changesets:
+        for op in changeset.ops:
+            if isinstance(op, _DELETIONS):
+                planner.delete(op)
+            else:
+                planner.upsert(op)
+        planner.end_changeset()
     return planner.finish()

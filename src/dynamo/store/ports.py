@@ -10,19 +10,33 @@ Contract of every store (checked by ``tests/contract/store``):
   ChangeSet in order on an empty one, and the ``seq`` of the last of them.
 - ``files_of(block)`` returns the block's files ordered by LFN (code-point order).
 - ``read_log(after_seq, limit)`` yields ``(seq, changeset)`` in increasing ``seq`` order.
+- ``write_group(entries, inventory)`` writes several ChangeSets in ONE transaction with one
+  log entry each, in order; each is validated against the state the accepted ones before it
+  leave, and an invalid one is left out alone (its outcome is its InvalidChangeSetError). Any
+  other failure raises and writes nothing of the group.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from dynamo.errors import StoreConflictError
+from dynamo.errors import InvalidChangeSetError, StoreConflictError
 from dynamo.model import Block, ChangeSet, File, Inventory, PartitionCompiler
-from dynamo.model.validation import validate
-from dynamo.store.plan import BlockKey, WritePlan, plan_changeset
+from dynamo.model.validation import SequenceValidator
+from dynamo.store.plan import BlockKey, WritePlan, plan_changesets
 
-__all__ = ["InventoryStore", "MemoryInventoryStore", "ProgressCallback", "SideWrite"]
+__all__ = [
+    "GroupEntry",
+    "GroupOutcome",
+    "InventoryStore",
+    "MemoryInventoryStore",
+    "ProgressCallback",
+    "SideWrite",
+    "screen_group",
+    "write_one",
+]
 
 ProgressCallback = Callable[[str, int, int | None], None]
 """``progress(stage, done, total)``: rows of ``stage`` loaded so far, and the total if known."""
@@ -34,6 +48,51 @@ SideWrite = Callable[[Any, int | None], None]
 ``seq`` is the log seq being written, None when the ChangeSet is empty. If it raises, nothing
 of the commit is kept (the SQL store raises StoreError for a database failure in it).
 """
+
+
+@dataclass(frozen=True, slots=True)
+class GroupEntry:
+    """One ChangeSet of a group commit, with its side write (see :data:`SideWrite`)."""
+
+    changeset: ChangeSet
+    also: SideWrite | None = None
+
+
+GroupOutcome = int | InvalidChangeSetError
+"""A group member's outcome: its log seq (for an empty ChangeSet, the last seq before it, and
+its side write ran with seq None), or why it was left out."""
+
+
+def screen_group(
+    entries: Sequence[GroupEntry], inventory: Inventory
+) -> tuple[list[InvalidChangeSetError | None], WritePlan]:
+    """Validate ``entries`` in order, each after the accepted ones before it.
+
+    Returns each entry's rejection (None if accepted) and the net effect of the accepted
+    ChangeSets, one after another, on the tables (:func:`plan_changesets`).
+    """
+    validator = SequenceValidator(inventory)
+    rejections: list[InvalidChangeSetError | None] = []
+    accepted: list[ChangeSet] = []
+    for entry in entries:
+        try:
+            validator.check(entry.changeset)
+        except InvalidChangeSetError as exc:
+            rejections.append(exc)
+            continue
+        rejections.append(None)
+        accepted.append(entry.changeset)
+    return rejections, plan_changesets(accepted, inventory)
+
+
+def write_one(
+    store: InventoryStore, changeset: ChangeSet, inventory: Inventory, also: SideWrite | None
+) -> int:
+    """``store.write`` as a group of one: raises the InvalidChangeSetError of a rejection."""
+    outcome = store.write_group([GroupEntry(changeset, also)], inventory)[0]
+    if isinstance(outcome, InvalidChangeSetError):
+        raise outcome
+    return outcome
 
 
 class InventoryStore(Protocol):
@@ -53,6 +112,19 @@ class InventoryStore(Protocol):
         ``also`` runs inside the same transaction (see :data:`SideWrite`). An empty ChangeSet
         writes no log entry: only ``also`` runs, and the last seq is returned. The caller
         applies the ChangeSet to ``inventory`` before its next write.
+        """
+        ...
+
+    def write_group(
+        self, entries: Sequence[GroupEntry], inventory: Inventory
+    ) -> list[GroupOutcome]:
+        """Write the valid ``entries`` in ONE transaction, one log entry each, in order.
+
+        Each ChangeSet is validated against the state the accepted ones before it leave; an
+        invalid one is left out (its outcome is its InvalidChangeSetError) and the others are
+        written. Each side write runs right after its own log row. Any other failure (a
+        database error, a conflict, a side write that raises) raises and writes nothing of
+        the group. Nothing is applied: the caller applies the accepted ChangeSets in order.
         """
         ...
 
@@ -104,20 +176,30 @@ class MemoryInventoryStore:
     def write(
         self, changeset: ChangeSet, inventory: Inventory, *, also: SideWrite | None = None
     ) -> int:
-        last = self._log[-1][0] if self._log else 0
-        if not changeset:
-            if also is not None:
-                also(None, None)
-            return last
-        validate(inventory, changeset)
-        plan = plan_changeset(changeset, inventory)
+        return write_one(self, changeset, inventory, also)
+
+    def write_group(
+        self, entries: Sequence[GroupEntry], inventory: Inventory
+    ) -> list[GroupOutcome]:
+        rejections, plan = screen_group(entries, inventory)
         self._check_files(plan)
-        blob = changeset.to_msgpack()
-        if also is not None:
-            also(None, last + 1)  # before anything is kept: if it raises, nothing is
+        outcomes: list[GroupOutcome] = []
+        blobs: list[bytes] = []
+        last = self.last_seq()
+        for entry, rejection in zip(entries, rejections, strict=True):
+            if rejection is not None:
+                outcomes.append(rejection)
+                continue
+            if entry.changeset:
+                last += 1
+                blobs.append(entry.changeset.to_msgpack())
+            if entry.also is not None:  # before anything is kept: if it raises, nothing is
+                entry.also(None, last if entry.changeset else None)
+            outcomes.append(last)
         self._write_files(plan)
-        self._log.append((last + 1, blob))
-        return last + 1
+        first = last - len(blobs) + 1
+        self._log.extend((first + n, blob) for n, blob in enumerate(blobs))
+        return outcomes
 
     def _is_deleted(self, file: File, plan: WritePlan) -> bool:
         return (

@@ -6,6 +6,10 @@ its net effect on the tables (:mod:`dynamo.store.plan`, :mod:`dynamo.store.write
 leaves neither rows nor log entry; a crash after it leaves both, and the next start-up loads
 them. So the database always holds exactly the committed ChangeSets, and the memory image is
 the database at the ``seq`` it has applied.
+
+Group commit (:meth:`SqlInventoryStore.write_group`): several ChangeSets share one transaction
+(their net effect as one plan, and still one log row each), so the same holds per group: the
+database has all of a group's rows and log rows, or none.
 """
 
 from __future__ import annotations
@@ -22,14 +26,19 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dynamo.errors import DynamoError, StoreError
 from dynamo.model import Block, ChangeSet, File, Inventory, PartitionCompiler
-from dynamo.model.validation import validate
 from dynamo.store import schema
 from dynamo.store.engine import make_engine
 from dynamo.store.filecache import DEFAULT_FILE_CACHE_BLOCKS, FileCache
 from dynamo.store.loader import load_into
 from dynamo.store.migration import check_schema, migrate
-from dynamo.store.plan import plan_changeset
-from dynamo.store.ports import ProgressCallback, SideWrite
+from dynamo.store.ports import (
+    GroupEntry,
+    GroupOutcome,
+    ProgressCallback,
+    SideWrite,
+    screen_group,
+    write_one,
+)
 from dynamo.store.sqlops import driver_message
 from dynamo.store.writer import write_plan
 
@@ -113,45 +122,66 @@ class SqlInventoryStore:
         write (the plan of a write depends on the state it was validated against); the server
         does so on its event loop, where reads run, so no read sees a half-applied ChangeSet.
         """
+        return write_one(self, changeset, inventory, also)
+
+    def write_group(
+        self, entries: Sequence[GroupEntry], inventory: Inventory
+    ) -> list[GroupOutcome]:
+        """Write the valid ``entries`` in ONE transaction, one log row each, in order.
+
+        The contract is :meth:`InventoryStore.write_group`'s. The tables get the net effect of
+        the accepted ChangeSets as one plan; the fence runs once, first; each side write runs
+        right after its entry's log row. A transaction holding no ChangeSet and no side write
+        is not opened (nor fenced), as for an empty ``write``.
+        """
         with self._commit_lock:
-            if not changeset:
-                self._write_alone(also)
-                return self.last_seq()
-            validate(inventory, changeset)
-            plan = plan_changeset(changeset, inventory)
-            blob = changeset.to_msgpack()
+            rejections, plan = screen_group(entries, inventory)
+            accepted = [e for e, r in zip(entries, rejections, strict=True) if r is None]
+            num_ops = sum(len(e.changeset) for e in accepted)
+            if not num_ops and all(e.also is None for e in accepted):
+                last = self.last_seq() if accepted else 0
+                return [last if r is None else r for r in rejections]
             try:
                 with self._writer() as conn:
                     touched = write_plan(conn, plan)
-                    result = conn.execute(
-                        insert(schema.inventory_log).values(
-                            committed_at=int(self._clock()),
-                            num_ops=len(changeset),
-                            changeset=blob,
-                        )
-                    )
-                    key = result.inserted_primary_key
-                    if key is None:  # pragma: no cover - every backend reports the new seq
-                        raise StoreError("the database did not report the new log seq")
-                    seq = int(key[0])
-                    if also is not None:
-                        also(conn, seq)
+                    seqs = self._write_log(conn, accepted)
             except SQLAlchemyError as exc:
+                what = (
+                    f"{num_ops} operations"
+                    if len(entries) == 1
+                    else f"a group of {len(accepted)} ChangeSets ({num_ops} operations)"
+                )
                 raise StoreError(
-                    f"commit of {len(changeset)} operations failed, nothing was written: "
-                    f"{driver_message(exc)}"
+                    f"commit of {what} failed, nothing was written: {driver_message(exc)}"
                 ) from exc
             self.file_cache.invalidate(touched, plan.delete_datasets)
-            return seq
+            found = iter(seqs)
+            return [next(found) if r is None else r for r in rejections]
 
-    def _write_alone(self, also: SideWrite | None) -> None:
-        if also is None:
-            return
-        try:
-            with self._writer() as conn:
-                also(conn, None)
-        except SQLAlchemyError as exc:
-            raise StoreError(f"write failed, nothing was written: {driver_message(exc)}") from exc
+    def _write_log(self, conn: Connection, entries: Sequence[GroupEntry]) -> list[int]:
+        """One log row per non-empty ChangeSet, each followed by its side write; the seqs."""
+        seqs: list[int] = []
+        last: int | None = None
+        for entry in entries:
+            if entry.changeset:
+                result = conn.execute(
+                    insert(schema.inventory_log).values(
+                        committed_at=int(self._clock()),
+                        num_ops=len(entry.changeset),
+                        changeset=entry.changeset.to_msgpack(),
+                    )
+                )
+                key = result.inserted_primary_key
+                if key is None:  # pragma: no cover - every backend reports the new seq
+                    raise StoreError("the database did not report the new log seq")
+                last = int(key[0])
+            elif last is None:
+                found = conn.execute(select(func.max(schema.inventory_log.c.seq))).scalar()
+                last = int(found or 0)
+            if entry.also is not None:
+                entry.also(conn, last if entry.changeset else None)
+            seqs.append(last)
+        return seqs
 
     @contextmanager
     def _writer(self) -> Iterator[Connection]:

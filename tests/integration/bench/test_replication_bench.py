@@ -14,11 +14,16 @@ from dynamo.errors import ConfigurationError
 def test_every_changeset_reaches_the_follower_and_its_lag_is_reported(
     backend: str, database_url_factory: Callable[[str], str]
 ) -> None:
-    report = bench_replication(database_url_factory(backend), rate=50, seconds=1)
+    report = bench_replication(database_url_factory(backend), rate=50, seconds=1, writers=4)
     assert report["changesets"] == 50
     assert report["applied"] == 50
+    assert 0 < report["transactions"] <= 50
+    per_transaction = report["changesets_per_transaction"]
+    assert per_transaction == pytest.approx(50 / report["transactions"], abs=0.05)
     lag = report["lag_ms"]
     assert 0 <= lag["p50"] <= lag["p95"] <= lag["p99"] <= lag["max"]
+    commit = report["commit_ms"]
+    assert 0 <= commit["p50"] <= commit["max"]
     assert report["replay_rate"] > 0
 
 

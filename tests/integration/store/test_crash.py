@@ -5,7 +5,8 @@ and prints each seq once commit() returns; the parent kills it with SIGKILL at a
 inside a commit, several rounds in a row, and checks after each round that the log is a prefix
 of the series (at most one entry more than the child reported), that the loaded inventory and
 every block's files equal a fresh in-memory replay of exactly the logged ChangeSets, and at the
-end that the store takes a further commit.
+end that the store takes a further commit. The group-commit variant writes three changesets per
+transaction (``write_group``): the log must then hold whole groups only.
 """
 
 from __future__ import annotations
@@ -30,16 +31,18 @@ from dynamo.store import MemoryInventoryStore, SqlInventoryStore, migrate
 CHILD = Path(__file__).with_name("crash_child.py")
 ROUNDS = 3
 COMMITS_BEFORE_KILL = (1, 3)
+GROUP = 3
+GROUP_ROUNDS = 2
 LINE_TIMEOUT_S = 300.0  # a guard against a hung child, not a performance assertion
 
 
 class Child:
     """The child process, its stdout read unbuffered so that no line waits in a buffer."""
 
-    def __init__(self, url: str, limit: int) -> None:
+    def __init__(self, url: str, limit: int, group: int = 1) -> None:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(CHILD.parent), *sys.path]))
         self.proc = subprocess.Popen(
-            [sys.executable, str(CHILD), url, str(limit)],
+            [sys.executable, str(CHILD), url, str(limit), str(group)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             bufsize=0,
@@ -82,17 +85,17 @@ class Child:
                 self._record(text)
 
 
-def run_round(url: str, rng: random.Random) -> list[tuple[int, int]]:
+def run_round(url: str, rng: random.Random, group: int = 1) -> list[tuple[int, int]]:
     """One child, killed in the middle of a commit; returns the (k, seq) it reported."""
     commits = rng.randint(*COMMITS_BEFORE_KILL)
-    child = Child(url, limit=commits + 5)
+    child = Child(url, limit=commits + 5, group=group)
     durations: list[float] = []
     began = 0.0
     while True:
         words = child.line()
         if words[0] == "begin":
             began = time.monotonic()
-            if len(child.done) == commits:
+            if len(child.done) == commits * group:
                 break
         elif words[0] == "done":
             durations.append(time.monotonic() - began)
@@ -108,7 +111,9 @@ def replay(count: int) -> tuple[MemoryInventoryStore, Inventory]:
     return store, inventory
 
 
-def check_consistent(store: SqlInventoryStore, reported: list[tuple[int, int]]) -> int:
+def check_consistent(
+    store: SqlInventoryStore, reported: list[tuple[int, int]], group: int = 1
+) -> int:
     """The log is a prefix of the series and the tables equal its replay; returns its length."""
     logged = list(store.read_log())
     seq_of = {k: seq for k, (seq, _) in enumerate(logged)}
@@ -116,7 +121,8 @@ def check_consistent(store: SqlInventoryStore, reported: list[tuple[int, int]]) 
         assert seq_of.get(k) == seq, f"changeset {k} was reported as seq {seq}"
     if reported:
         last = reported[-1][0]
-        assert len(logged) in (last + 1, last + 2), "at most the killed commit is extra"
+        assert len(logged) in (last + 1, last + 1 + group), "at most the killed commit is extra"
+    assert len(logged) % group == 0, "a group is logged whole or not at all"
     for k, (_, logged_changeset) in enumerate(logged):
         assert logged_changeset == changeset(k), f"log entry {k} is not changeset {k}"
     memory, expected = replay(len(logged))
@@ -130,21 +136,26 @@ def check_consistent(store: SqlInventoryStore, reported: list[tuple[int, int]]) 
     return len(logged)
 
 
+def kill_rounds(url: str, seed: str, rounds: int, group: int) -> None:
+    """Migrate ``url``, then ``rounds`` children killed mid-commit, checked after each."""
+    migrate(url)
+    rng = random.Random(seed)
+    for _ in range(rounds):
+        reported = run_round(url, rng, group)
+        store = SqlInventoryStore.open(url)
+        try:
+            check_consistent(store, reported, group)
+        finally:
+            store.close()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mysql"])
 def test_sigkill_during_large_commits_leaves_exactly_the_committed_changesets(
     backend: str, database_url_factory: Callable[[str], str]
 ) -> None:
     url = database_url_factory(backend)
-    migrate(url)
-    rng = random.Random(f"crash-{backend}")
-    for _ in range(ROUNDS):
-        reported = run_round(url, rng)
-        store = SqlInventoryStore.open(url)
-        try:
-            check_consistent(store, reported)
-        finally:
-            store.close()
+    kill_rounds(url, f"crash-{backend}", ROUNDS, group=1)
     store = SqlInventoryStore.open(url)
     try:
         inventory, _ = store.load(partition_compiler=owner_compiler)
@@ -154,3 +165,11 @@ def test_sigkill_during_large_commits_leaves_exactly_the_committed_changesets(
         assert check_consistent(store, []) == count + 1
     finally:
         store.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mysql"])
+def test_sigkill_during_group_commits_leaves_whole_groups(
+    backend: str, database_url_factory: Callable[[str], str]
+) -> None:
+    kill_rounds(database_url_factory(backend), f"group-crash-{backend}", GROUP_ROUNDS, GROUP)

@@ -247,7 +247,7 @@ async def inject(body: InjectionIn, service: Service, principal: Writer) -> Comm
         files = await _files_of_existing(inventory, service, keys)
         return injection_ops(injection, inventory, lambda b: files[id(b)], int(time.time()))
 
-    result = await service.commit_plan(plan)
+    result = await service.commit_plan(plan, grouped=True)
     return CommitOut(operations=result.num_ops, log_seqs=list(result.seqs))
 
 
@@ -267,5 +267,5 @@ async def invalidate(body: InvalidationIn, service: Service, principal: Writer) 
         files = await _files_of_existing(inventory, service, keys)
         return invalidation_ops(invalidation, inventory, lambda b: files[id(b)], int(time.time()))
 
-    result = await service.commit_plan(plan)
+    result = await service.commit_plan(plan, grouped=True)
     return CommitOut(operations=result.num_ops, log_seqs=list(result.seqs))
