@@ -7,9 +7,14 @@ files with a replica at a site); meanwhile Detox (read mode: a full plan recorde
 cycle, nothing deleted) and Dealer (read mode) are run one after the other, again and again,
 through the applications API. The server's resident memory is sampled every few seconds.
 
+With ``reads_only_tail`` seconds, the end of the run sends reads only (Detox and Dealer still
+running): no data is added then, so the server's RSS over the tail shows whether memory grows
+with the requests themselves, and the RSS growth per injected dataset over the mixed part shows
+what the data costs.
+
 The figures: requests and errors (any answer other than 200), latency by request kind,
-background runs, and the server's RSS at start, its maximum and at the end: memory is bounded
-when the end is near the start once the load is steady.
+background runs, and the server's RSS at start, its maximum, at the start of the tail and at
+the end, with the growth per injected dataset.
 """
 
 from __future__ import annotations
@@ -61,10 +66,14 @@ def bench_soak(
     inject_share: float = 0.1,
     seed: int = 0,
     sample_seconds: float = 5.0,
+    reads_only_tail: float = 0.0,
 ) -> dict[str, Any]:
-    """Run the soak test (module docstring) against a server over ``url``."""
+    """Run the soak test (module docstring) against a server over ``url``; the last
+    ``reads_only_tail`` seconds of ``duration`` send reads only."""
     if not 0 <= inject_share <= 1:
         raise ConfigurationError(f"inject_share must be between 0 and 1, not {inject_share}")
+    if not 0 <= reads_only_tail < duration:
+        raise ConfigurationError("reads_only_tail must be at least 0 and shorter than duration")
     _grant_bench_user(url)
     port = free_port()
     command = [
@@ -81,7 +90,7 @@ def bench_soak(
             names, sites = _sample_names(base, server, seed)
             report, background, injected = asyncio.run(
                 _soak(base, port, server.pid, names, sites, clients, duration, inject_share,
-                      seed, sample_seconds, detox_args)
+                      seed, sample_seconds, detox_args, reads_only_tail)
             )  # fmt: skip
         finally:
             server.send_signal(signal.SIGINT)
@@ -89,18 +98,34 @@ def bench_soak(
                 server.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 server.kill()
-    rss = [value for _, value in background.rss]
     return {
         "clients": clients,
         "duration_seconds": duration,
         "inject_share": inject_share,
+        "reads_only_tail_seconds": reads_only_tail,
         "injections": injected,
         "background_runs": _run_summary(background.runs),
-        "rss_mb_start": round(rss[0] / 2**20, 1) if rss else None,
-        "rss_mb_max": round(max(rss) / 2**20, 1) if rss else None,
-        "rss_mb_end": round(rss[-1] / 2**20, 1) if rss else None,
-        "rss_mb_samples": [round(value / 2**20, 1) for value in rss],
+        **_memory(background.rss, duration - reads_only_tail, injected),
     } | report.to_dict()
+
+
+def _memory(samples: list[tuple[float, int]], mixed: float, injected: int) -> dict[str, Any]:
+    """RSS figures (MB) from ``(seconds since start, bytes)`` samples: start, max, end, at the
+    end of the mixed part (``mixed`` seconds), and KB per injected dataset over that part."""
+    if not samples:
+        return {"rss_mb_start": None, "rss_mb_max": None, "rss_mb_end": None}
+    rss = [value for _, value in samples]
+    at_tail = [value for at, value in samples if at <= mixed][-1]
+    return {
+        "rss_mb_start": round(rss[0] / 2**20, 1),
+        "rss_mb_max": round(max(rss) / 2**20, 1),
+        "rss_mb_end_of_mixed": round(at_tail / 2**20, 1),
+        "rss_mb_end": round(rss[-1] / 2**20, 1),
+        "rss_kb_per_injection": round((at_tail - rss[0]) / 1024 / injected, 1)
+        if injected
+        else None,
+        "rss_mb_samples": [round(value / 2**20, 1) for value in rss],
+    }
 
 
 def _run_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -156,10 +181,13 @@ async def _soak(
     seed: int,
     sample_seconds: float,
     detox_args: dict[str, Any],
+    reads_only_tail: float,
 ) -> tuple[ApiReport, _Background, int]:
     report = ApiReport()
     background = _Background()
-    deadline = time.monotonic() + duration
+    origin = time.monotonic()
+    deadline = origin + duration
+    reads_only = deadline - reads_only_tail
     kinds = [kind for kind, weight in READ_MIX for _ in range(weight)]
     injected = 0
     headers = {_HEADER: _DN, "Content-Type": "application/json"}
@@ -171,7 +199,7 @@ async def _soak(
         try:
             while time.monotonic() < deadline:
                 t0 = time.perf_counter()
-                if rng.random() < inject_share:
+                if rng.random() < inject_share and time.monotonic() < reads_only:
                     kind = "inject"
                     body = _injection(rng, seed, n * 10_000_000 + injected, sites)
                     status = await connection.post("/api/v1/inject", body, headers)
@@ -187,9 +215,9 @@ async def _soak(
 
     async def sampler() -> None:
         while time.monotonic() < deadline:
-            background.rss.append((time.monotonic(), _rss(pid)))
+            background.rss.append((time.monotonic() - origin, _rss(pid)))
             await asyncio.sleep(sample_seconds)
-        background.rss.append((time.monotonic(), _rss(pid)))
+        background.rss.append((time.monotonic() - origin, _rss(pid)))
 
     async def applications() -> None:
         plan = [("detox", detox_args), ("dealer", {})]

@@ -380,6 +380,10 @@ def soak(
     inject_share: Annotated[
         float, typer.Option("--inject-share", help="Share of requests that inject.")
     ] = 0.1,
+    reads_only_tail: Annotated[
+        float,
+        typer.Option("--reads-only-tail", help="Last seconds of the duration: reads only."),
+    ] = 0.0,
     json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Sustained reads and injections with Detox and Dealer running; memory sampled."""
@@ -391,6 +395,7 @@ def soak(
             clients=clients,
             duration=duration,
             inject_share=inject_share,
+            reads_only_tail=reads_only_tail,
         )
     except DynamoError as exc:
         fail(exc)
@@ -402,7 +407,8 @@ def soak(
         f"{report['seconds']} s from {clients} clients: [bold]{report['requests_per_second']:,} "
         f"req/s, p50 {report['p50_ms']} ms, p99 {report['p99_ms']} ms, {report['errors']} "
         f"errors[/bold]; server RSS {report['rss_mb_start']} -> max {report['rss_mb_max']} -> "
-        f"{report['rss_mb_end']} MB; background runs {report['background_runs']}"
+        f"{report['rss_mb_end']} MB ({report.get('rss_kb_per_injection')} KB per injected "
+        f"dataset); background runs {report['background_runs']}"
     )
 
 

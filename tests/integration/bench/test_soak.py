@@ -28,7 +28,13 @@ def test_a_short_soak_answers_everything_and_runs_both_applications(
     policy.write_text(policies.joinpath("Physics.txt").read_text())
     partitions.write_text(policies.joinpath("partitions.txt").read_text())
     report = bench_soak(
-        url, policy=policy, partitions=partitions, clients=3, duration=8.0, sample_seconds=1.0
+        url,
+        policy=policy,
+        partitions=partitions,
+        clients=3,
+        duration=10.0,
+        sample_seconds=1.0,
+        reads_only_tail=3.0,
     )
     assert report["errors"] == 0
     assert report["injections"] > 0
@@ -39,3 +45,5 @@ def test_a_short_soak_answers_everything_and_runs_both_applications(
     assert runs["dealer"]["failed"] == 0
     assert len(report["rss_mb_samples"]) >= 3
     assert report["rss_mb_max"] >= report["rss_mb_start"] > 0
+    assert report["rss_mb_max"] >= report["rss_mb_end_of_mixed"] > 0
+    assert report["rss_kb_per_injection"] is not None
