@@ -113,8 +113,11 @@ def build_grid(
     now: int | None = None,
     observer: BuildObserver | None = None,
     on_files: Callable[[int], None] | None = None,
+    with_files: bool = True,
 ) -> GridReport:
-    """Build the grid in ``layout.root`` from scratch (an existing one is replaced)."""
+    """Build the grid in ``layout.root`` from scratch (an existing one is replaced).
+    ``with_files=False``: the database only, no file on disk and nothing planted (for tests
+    of the cycles, which never read the storage)."""
     started = time.perf_counter()
     now = int(time.time()) if now is None else now
     layout.root.mkdir(parents=True, exist_ok=True)
@@ -133,10 +136,12 @@ def build_grid(
     report = GridReport()
     try:
         _shrink(engine)
-        _write_files(engine, layout, report, on_files)
+        if with_files:
+            _write_files(engine, layout, report, on_files)
         _set_quotas(engine, layout, report, now)
         _poor_record(engine, report, now)
-        _plant(engine, layout, report, seed, now)
+        if with_files:
+            _plant(engine, layout, report, seed, now)
     finally:
         engine.dispose()
     report.seconds = time.perf_counter() - started

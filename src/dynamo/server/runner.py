@@ -6,7 +6,9 @@ fork, ``gc.unfreeze()``. :meth:`ChildProcess.wait` watches the child through a p
 its result pipe with ``loop.add_reader`` (never blocking the loop), enforces the time limit
 (SIGTERM, then SIGKILL after ``kill_grace``) and reaps it.
 
-Child (never returns; leaves with ``os._exit``): stdin from /dev/null, stdout and stderr to the
+Child (never returns; leaves with ``os._exit``): killed by the kernel if the server dies
+(``PR_SET_PDEATHSIG``; its copy of the result pipe's read end closed, so a write to a dead
+server fails instead of blocking), stdin from /dev/null, stdout and stderr to the
 run's log file, default SIGTERM, no asyncio wake-up fd (the loop's self-pipe is the parent's),
 listening sockets closed, then the ``child_hooks`` (e.g. ``engine.dispose(close=False)`` so the
 parent's pooled DB connections are forgotten, not closed; the child opens its own if it needs
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import gc
 import logging
 import os
@@ -180,9 +183,12 @@ class ForkRunner:
         # whole image back to the collector, whose full passes stall the event loop.
         was_frozen = gc.get_freeze_count() > 0
         gc.freeze()
+        parent = os.getpid()
         try:
             pid = os.fork()
             if pid == 0:  # pragma: no cover - the child leaves through os._exit
+                os.close(read_fd)  # else a dead parent's pipe would still have a reader
+                _die_with(parent)
                 _child_main(context, log_fd, write_fd, self.child_hooks)
         finally:
             if not was_frozen:
@@ -246,6 +252,21 @@ def _child_main(
             with contextlib.suppress(Exception):
                 stream.flush()
         os._exit(code)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent: int) -> None:  # pragma: no cover - runs in the child
+    """Have the kernel SIGKILL this child when the server that forked it dies (Linux): its
+    result could not be delivered, and an orphan would go on holding what it inherited (the
+    SQLite server lock, a blocked pipe). Exits at once if the parent is already gone."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def _isolate(log_fd: int, write_fd: int, hooks: Sequence[Callable[[], None]]) -> None:
