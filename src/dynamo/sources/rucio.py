@@ -43,6 +43,8 @@ from dynamo.sources.schema import SourceError
 __all__ = ["RucioSource", "block_name_of"]
 
 _NAMESPACE: Final = uuid.UUID("8f1c7a52-3f4e-5b8a-9d6e-2a7c1b0e4d93")
+REPLICA_BATCH: Final = 100
+"""Datasets whose file replicas one ``POST /replicas/list`` asks."""
 
 
 def block_name_of(did: str) -> str:
@@ -97,18 +99,22 @@ class RucioSource:
             self._token = answer.headers["X-Rucio-Auth-Token"]
         return {"X-Rucio-Auth-Token": self._token}
 
-    def _request(self, path: str, headers: dict[str, str]) -> httpx.Response:
+    def _request(self, path: str, headers: dict[str, str], body: Any = None) -> httpx.Response:
+        """GET ``path``, or POST ``body`` as JSON when given."""
         url = self.base_url + path
         try:
-            response = self._client.get(url, headers=headers)
+            if body is None:
+                response = self._client.get(url, headers=headers)
+            else:
+                response = self._client.post(url, headers=headers, json=body)
             response.raise_for_status()
         except httpx.HTTPError as exc:
             raise SourceError(f"Rucio {url}: {exc}") from exc
         return response
 
-    def _items(self, path: str) -> Iterator[Any]:
+    def _items(self, path: str, body: Any = None) -> Iterator[Any]:
         """The JSON values of a response: a JSON stream (one per line) or one document."""
-        response = self._request(path, self._headers())
+        response = self._request(path, self._headers(), body)
         try:
             if "x-json-stream" in response.headers.get("content-type", ""):
                 for line in response.content.splitlines():
@@ -207,22 +213,30 @@ class RucioSource:
         )
 
     def replicas(self, since: int | None) -> Snapshot:
+        """Every dataset's file replicas, :data:`REPLICA_BATCH` datasets per request
+        (``POST /replicas/list`` with ``resolve_parents``: each file names its datasets)."""
         replicas = []
-        for scope, name in self._dataset_dids():
-            did = f"{scope}:{name}"
-            total_files = 0
-            present: dict[str, tuple[int, int]] = {}
-            total_bytes = 0
-            for file in self._items(f"/replicas/{scope}/{name}"):
-                total_files += 1
+        dids = self._dataset_dids()
+        for start in range(0, len(dids), REPLICA_BATCH):
+            batch = [f"{scope}:{name}" for scope, name in dids[start : start + REPLICA_BATCH]]
+            totals = {did: [0, 0] for did in batch}  # files, bytes
+            present: dict[tuple[str, str], list[int]] = {}  # (did, rse) -> files, bytes
+            body = {
+                "dids": [dict(zip(("scope", "name"), d.split(":", 1), strict=True)) for d in batch],
+                "resolve_parents": True,
+            }
+            for file in self._items("/replicas/list", body):
                 size = int(file.get("bytes") or 0)
-                total_bytes += size
-                for rse, state in (file.get("states") or {}).items():
-                    if state == "AVAILABLE":
-                        count, nbytes = present.get(rse, (0, 0))
-                        present[rse] = (count + 1, nbytes + size)
-            for rse, (count, nbytes) in sorted(present.items()):
-                complete = count == total_files and nbytes == total_bytes
+                available = [r for r, s in (file.get("states") or {}).items() if s == "AVAILABLE"]
+                for did in set(file.get("parents") or ()) & totals.keys():
+                    totals[did][0] += 1
+                    totals[did][1] += size
+                    for rse in available:
+                        tally = present.setdefault((did, rse), [0, 0])
+                        tally[0] += 1
+                        tally[1] += size
+            for (did, rse), (count, nbytes) in sorted(present.items()):
+                complete = [count, nbytes] == totals[did]
                 part = SourceBlockReplica(
                     block=block_name_of(did),
                     size=None if complete else nbytes,
