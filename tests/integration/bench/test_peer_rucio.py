@@ -37,7 +37,7 @@ def test_the_peer_bench_at_xs_compares_the_four_tasks_on_the_same_data() -> None
     names = [m["name"] for m in report["metrics"]]
     assert names[0] == "registration"
     assert names[-3:] == ["deletion decision", "deletion decision with its record", "placement"]
-    assert len(names) == 12
+    assert len(names) == 14
     for metric in report["metrics"]:
         assert metric["dynamo"] > 0
         assert metric["rucio"] > 0
@@ -52,7 +52,7 @@ def test_the_peer_bench_at_xs_compares_the_four_tasks_on_the_same_data() -> None
     assert bulk["rows"]["replicas"] == 2 * bulk["datasets"] * xs.files_per_dataset
     assert registered["dynamo"]["counts"]["blocks"] == xs.datasets
     for kind in ("dataset", "site"):
-        for side in ("dynamo", "rucio"):
+        for side in ("dynamo", "rucio", "dynamo_2_servers"):
             assert all(run["errors"] == 0 for run in raw["listing"][kind][side].values())
     deletion = raw["deletion"]
     assert deletion["rucio"]["selected_bytes"] >= deletion["rucio"]["needed_bytes"] > 0

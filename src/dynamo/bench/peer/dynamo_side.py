@@ -307,9 +307,10 @@ def place_copies(url: str, inventory: PeerInventory) -> dict[str, Any]:
 class DynamoServer:
     """``dynamo server`` over ``url`` as its own process on a loopback port, for a ``with``."""
 
-    def __init__(self, url: str) -> None:
-        """Clients are trusted by the bench user's DN header (see :func:`prepare`)."""
-        self.url = url
+    def __init__(self, url: str, *, name: str | None = None) -> None:
+        """Clients are trusted by the bench user's DN header (see :func:`prepare`); ``name``
+        tells several servers on the database apart (the first leads, the next follow)."""
+        self.url, self.name = url, name
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -317,6 +318,7 @@ class DynamoServer:
         command = [sys.executable, "-m", "dynamo.cli.main", "server", "--db", self.url]
         command += ["--allow-http", "--host", "127.0.0.1", "--port", str(self.port)]
         command += ["--trusted-dn-header", _HEADER]
+        command += ["--name", self.name] if self.name else []
         self.process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )

@@ -69,7 +69,12 @@ class _Connection:
 
 
 async def _drive(
-    port: int, targets: Sequence[str], headers: str, clients: int, requests: int, seed: int
+    ports: Sequence[int],
+    targets: Sequence[str],
+    headers: str,
+    clients: int,
+    requests: int,
+    seed: int,
 ) -> ListingRun:
     latencies: list[float] = []
     errors = 0
@@ -78,7 +83,7 @@ async def _drive(
     async def worker(n: int) -> None:
         nonlocal errors
         rng = random.Random(seed * 1000 + n)
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        reader, writer = await asyncio.open_connection("127.0.0.1", ports[n % len(ports)])
         connection = _Connection(reader, writer)
         try:
             for _ in range(per_client[n]):
@@ -96,7 +101,7 @@ async def _drive(
 
 
 def measure_listing(
-    port: int,
+    port: int | Sequence[int],
     targets: Sequence[str],
     *,
     headers: dict[str, str] | None = None,
@@ -105,7 +110,9 @@ def measure_listing(
     warmup: int = 40,
     seed: int = 0,
 ) -> ListingRun:
-    """``requests`` GETs of random ``targets`` from ``clients`` connections (after a warm-up)."""
+    """``requests`` GETs of random ``targets`` from ``clients`` connections (after a warm-up
+    of every server): with several ports (servers), connection n goes to port n mod count."""
+    ports = (port,) if isinstance(port, int) else tuple(port)
     lines = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
-    asyncio.run(_drive(port, targets, lines, 1, warmup, seed + 7))
-    return asyncio.run(_drive(port, targets, lines, clients, requests, seed))
+    asyncio.run(_drive(ports, targets, lines, len(ports), warmup * len(ports), seed + 7))
+    return asyncio.run(_drive(ports, targets, lines, clients, requests, seed))

@@ -48,7 +48,9 @@ SEMANTICS = {
         "workers x 4 threads. Dynamo: GET /api/v1/blockreplicas?dataset= (the dataset's "
         "block replicas: a Rucio dataset is one Dynamo block, so the answer is smaller) and "
         "GET /api/v1/replicas?site= (the dataset replicas at the site: the same rows as "
-        "Rucio's), one `dynamo server` process, which keeps a listing's serialized answer "
+        "Rucio's), one `dynamo server` process and, in the '2 Dynamo servers' line, two "
+        "(the leader and a follower, the 16 connections spread over both, as Rucio has two "
+        "gunicorn workers); a server keeps a listing's serialized answer "
         "until the inventory changes (nothing changes during the runs, so a repeated site "
         "listing is served from it; 500 random datasets of 10,000 mostly are not). Same "
         "client, same request count."
@@ -112,12 +114,26 @@ def listing_metrics(
     ]
 
 
+def _two_servers(kind: str, dynamo: ListingRun, rucio: ListingRun) -> Metric:
+    return Metric(
+        name=f"{kind} listing throughput, 16 clients, 2 Dynamo servers",
+        dynamo=dynamo.to_dict()["requests_per_second"],
+        rucio=rucio.to_dict()["requests_per_second"],
+        unit="req/s",
+        better="higher",
+        target=100,
+    )
+
+
 def _listing(
     inventory: PeerInventory,
-    dynamo: dynamo_side.DynamoServer,
+    dynamo: tuple[dynamo_side.DynamoServer, dynamo_side.DynamoServer],
     rucio: RucioPeer,
     progress: Progress,
 ) -> tuple[list[Metric], dict[str, Any]]:
+    """Both listings at 1 and 16 clients; Dynamo with one server and, at 16 clients, with two
+    (the leader and a follower, the clients' connections spread over both: two processes, as
+    Rucio's gunicorn has two workers)."""
     token = {"X-Rucio-Auth-Token": rucio.token(), "Accept": "application/x-json-stream"}
     names = [d.index for d in inventory.datasets]
     targets = {
@@ -141,14 +157,21 @@ def _listing(
         for clients in (1, 16):
             progress(f"listing {kind}, {clients} client(s)")
             runs["dynamo"][str(clients)] = measure_listing(
-                dynamo.port, ours, clients=clients, requests=count
+                dynamo[0].port, ours, clients=clients, requests=count
             )
             runs["rucio"][str(clients)] = measure_listing(
                 rucio.port, theirs, headers=token, clients=clients, requests=count
             )
+        both = [server.port for server in dynamo]
+        runs["dynamo_2_servers"] = {"16": measure_listing(both, ours, clients=16, requests=count)}
         metrics += listing_metrics(kind, runs["dynamo"], runs["rucio"])
+        metrics.append(_two_servers(kind, runs["dynamo_2_servers"]["16"], runs["rucio"]["16"]))
         raw[kind] = {side: {c: run.to_dict() for c, run in by.items()} for side, by in runs.items()}
-    raw["server_rss_bytes"] = {"dynamo": dynamo.rss_bytes(), "rucio": rucio.rss_bytes()}
+    raw["server_rss_bytes"] = {
+        "dynamo": dynamo[0].rss_bytes(),
+        "dynamo_follower": dynamo[1].rss_bytes(),
+        "rucio": rucio.rss_bytes(),
+    }
     return metrics, raw
 
 
@@ -181,12 +204,13 @@ def run_peer_rucio(
         rucio.run("bootstrap.py", spec)
         raw["deletion_site_bytes"] = dynamo_side.prepare(url, inventory)
         raw["registration"] = {"rucio": _register_rucio(rucio, inventory, spec, progress)}
-        with dynamo_side.DynamoServer(url) as server:
+        with dynamo_side.DynamoServer(url, name="peer-leader") as server:
             progress(f"registration of {scale.files:,} files: Dynamo")
             raw["registration"]["dynamo"] = dynamo_side.register(server, inventory)
             rucio.run("postload.py")
             rucio.serve()
-            listing, raw["listing"] = _listing(inventory, server, rucio, progress)
+            with dynamo_side.DynamoServer(url, name="peer-follower") as follower:
+                listing, raw["listing"] = _listing(inventory, (server, follower), rucio, progress)
         rucio.stop_server()
         progress("deletion decision: Rucio")
         raw["deletion"] = {"rucio": rucio.run("delete.py", spec, "1000")}
