@@ -53,7 +53,7 @@ def main(count: int) -> None:
     try:
         with RucioPeer(ensure_venv(cache_dir()), home, database=DATABASE) as peer:
             peer.run("bootstrap.py", str(home / "spec.json"), timeout=900)
-            peer.run("register.py", str(home / "spec.json"), "1000", timeout=900)
+            peer.run("register.py", str(home / "spec.json"), "1000", "0", str(count), timeout=900)
             base = peer.serve(workers=1, threads=2)
             since = int(time.time()) - 1
             headers = {"X-Rucio-Auth-Token": peer.token()}

@@ -67,7 +67,8 @@ def rucio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RucioPeer,
     try:
         with RucioPeer(python, home, database=database) as peer:
             peer.run("bootstrap.py", str(spec), timeout=600)
-            peer.run("register.py", str(spec), "100", timeout=600)
+            datasets = str(len(SPEC["datasets"]))  # register datasets [0, all)
+            peer.run("register.py", str(spec), "100", "0", datasets, timeout=600)
             base = peer.serve(workers=1, threads=2)
             describe(base, {"X-Rucio-Auth-Token": peer.token()})
             yield peer, base
