@@ -159,29 +159,48 @@ class SqlInventoryStore:
             return [next(found) if r is None else r for r in rejections]
 
     def _write_log(self, conn: Connection, entries: Sequence[GroupEntry]) -> list[int]:
-        """One log row per non-empty ChangeSet, each followed by its side write; the seqs."""
+        """One log row per non-empty ChangeSet, each followed by its side write; the seqs.
+
+        Consecutive ChangeSets without a side write share one multi-row ``INSERT ...
+        RETURNING seq`` (seqs in the rows' order): one round trip for most of a group.
+        """
         seqs: list[int] = []
-        last: int | None = None
+        run: list[ChangeSet] = []
         for entry in entries:
+            if entry.changeset and entry.also is None:
+                run.append(entry.changeset)
+                continue
+            seqs += self._log_rows(conn, run)
+            run = []
             if entry.changeset:
-                result = conn.execute(
-                    insert(schema.inventory_log).values(
-                        committed_at=int(self._clock()),
-                        num_ops=len(entry.changeset),
-                        changeset=entry.changeset.to_msgpack(),
-                    )
-                )
-                key = result.inserted_primary_key
-                if key is None:  # pragma: no cover - every backend reports the new seq
-                    raise StoreError("the database did not report the new log seq")
-                last = int(key[0])
-            elif last is None:
+                seqs += self._log_rows(conn, [entry.changeset])
+            elif seqs:
+                seqs.append(seqs[-1])
+            else:
                 found = conn.execute(select(func.max(schema.inventory_log.c.seq))).scalar()
-                last = int(found or 0)
+                seqs.append(int(found or 0))
             if entry.also is not None:
-                entry.also(conn, last if entry.changeset else None)
-            seqs.append(last)
-        return seqs
+                entry.also(conn, seqs[-1] if entry.changeset else None)
+        return seqs + self._log_rows(conn, run)
+
+    def _log_rows(self, conn: Connection, changesets: Sequence[ChangeSet]) -> list[int]:
+        log = schema.inventory_log
+        now = int(self._clock())
+        rows = [
+            {"committed_at": now, "num_ops": len(c), "changeset": c.to_msgpack()}
+            for c in changesets
+        ]
+        if len(rows) > 1:
+            result = conn.execute(
+                insert(log).returning(log.c.seq, sort_by_parameter_order=True), rows
+            )
+            return [int(seq) for seq in result.scalars()]
+        if not rows:
+            return []
+        key = conn.execute(insert(log).values(rows[0])).inserted_primary_key
+        if key is None:  # pragma: no cover - every backend reports the new seq
+            raise StoreError("the database did not report the new log seq")
+        return [int(key[0])]
 
     @contextmanager
     def _writer(self) -> Iterator[Connection]:

@@ -155,7 +155,13 @@ def test_the_net_effect_of_a_group_equals_its_members_one_by_one(
             ChangeSet.of([UpsertBlock(dataset=DATASET, name=BLOCK, size=6000, num_files=6)])
         ),
     ]
+    start = store.last_seq()
     outcomes = store.write_group(entries, loaded)
     assert all(isinstance(o, int) for o in outcomes)
+    # one multi-row insert of the log rows, their seqs in the entries' order
+    assert [(seq, cs) for seq, cs in store.read_log(start)] == [
+        (seq, e.changeset) for seq, e in zip(outcomes, entries, strict=True)
+    ]
+    assert outcomes == sorted(outcomes)
     _apply_accepted(loaded, entries, outcomes)
     assert_same(store, loaded)

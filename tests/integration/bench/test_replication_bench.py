@@ -19,7 +19,7 @@ def test_every_changeset_reaches_the_follower_and_its_lag_is_reported(
     assert report["applied"] == 50
     assert 0 < report["transactions"] <= 50
     per_transaction = report["changesets_per_transaction"]
-    assert per_transaction == pytest.approx(50 / report["transactions"], abs=0.05)
+    assert per_transaction == pytest.approx(50 / report["transactions"], abs=0.06)  # rounded to 0.1
     lag = report["lag_ms"]
     assert 0 <= lag["p50"] <= lag["p95"] <= lag["p99"] <= lag["max"]
     commit = report["commit_ms"]
