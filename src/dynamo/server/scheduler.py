@@ -25,9 +25,11 @@ import dataclasses
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
+
+from sqlalchemy import Engine
 
 from dynamo.consistency import ConsistencyConfig
 from dynamo.dealer import COMMIT_RECORD as DEALER_RECORD
@@ -94,8 +96,10 @@ class Scheduler:
         *,
         record_sink: RecordSink | None = None,
         clock: Callable[[], float] = time.time,
+        cleanups: Sequence[Callable[[int], object]] = (),
     ) -> None:
         self.service = service
+        self.cleanups = tuple(cleanups)
         self.registry = registry
         self.runs = runs
         self.runner = runner
@@ -112,11 +116,16 @@ class Scheduler:
     # ------------------------------------------------------------------ life cycle
 
     async def start(self) -> None:
-        """Mark stale runs failed, load the schedules and start the scheduling loop."""
+        """Mark stale runs failed, run the ``cleanups`` (each with the epoch time: what runs
+        that can no longer commit left, e.g. planned Detox and Dealer cycles), load the
+        schedules and start the scheduling loop. Called each time this server starts to lead:
+        after a restart, a failover, or a database outage that cost it the lead."""
         now = int(self.clock())
         stale = await self._store(self.runs.abandon_unfinished, now, "the server restarted")
         if stale:
             log.warning("marked %d unfinished runs of a previous server as failed", stale)
+        for cleanup in self.cleanups:
+            await asyncio.to_thread(cleanup, now)
         self.driver.load(now)
         for problem in self.driver.problems:
             log.error("scheduler: %s", problem)
@@ -429,14 +438,26 @@ def build_scheduler(
                 consistency or ConsistencyConfig(), files.endpoints, lambda: make_engine(url)
             )
         )
-    abandoned = abandon_planned(engine, now=int(time.time()))
-    if abandoned:
-        log.warning("%d Detox cycles planned by a previous server were never committed", abandoned)
-    if abandon_planned_dealer(engine, now=int(time.time())):
-        log.warning("Dealer cycles planned by a previous server were never committed")
     return Scheduler(
-        service, registry, SqlRunStore(engine), runner, config, record_sink=record_sink
+        service,
+        registry,
+        SqlRunStore(engine),
+        runner,
+        config,
+        record_sink=record_sink,
+        cleanups=[lambda now: _abandon_planned_cycles(engine, now)],
     )
+
+
+def _abandon_planned_cycles(engine: Engine, now: int) -> None:
+    """Planned Detox and Dealer cycles whose runs can no longer commit them (the leader
+    starts: nothing of its own runs yet) are marked abandoned. Not at a follower's start:
+    the leader's cycle in flight would be abandoned under it."""
+    abandoned = abandon_planned(engine, now=now)
+    if abandoned:
+        log.warning("%d Detox cycles planned by earlier runs were never committed", abandoned)
+    if abandon_planned_dealer(engine, now=now):
+        log.warning("Dealer cycles planned by earlier runs were never committed")
 
 
 def record_sink(run: AppRun, records: list[dict[str, Any]]) -> SideWrite:

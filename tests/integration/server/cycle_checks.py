@@ -20,11 +20,16 @@ from dynamo.store.schema import (
     inventory_log,
     sites,
 )
+from dynamo.store.schema.applications import app_runs
 from dynamo.store.schema.dealer import dealer_copies, dealer_cycles
 from dynamo.store.schema.detox import detox_cycles, replica_deletions
 from dynamo.store.schema.fileops import fileop_subscriptions
 
-__all__ = ["assert_dealer_consistent", "assert_detox_consistent"]
+__all__ = [
+    "assert_dealer_consistent",
+    "assert_detox_consistent",
+    "planned_cycles_of_finished_runs",
+]
 
 
 def assert_detox_consistent(engine: Engine, *, allow_planned: bool = False) -> None:
@@ -113,3 +118,24 @@ def assert_dealer_consistent(engine: Engine, *, allow_planned: bool = False) -> 
     for cid, dataset, site in accepted:
         if cid in committed_with_copies:
             assert (dataset, site) in placed, f"cycle {cid}: {dataset} not placed at {site}"
+
+
+def planned_cycles_of_finished_runs(engine: Engine) -> list[tuple[str, int]]:
+    """Detox and Dealer cycles still ``planned`` although their run has ended: a leader
+    abandons them when it starts to lead, so none should outlive a restart or a failover."""
+    finished = ("done", "failed", "killed", "timeout", "authfailed")
+    found = []
+    with engine.connect() as conn:
+        for name, table in (("detox", detox_cycles), ("dealer", dealer_cycles)):
+            planned = dict(
+                conn.execute(
+                    select(table.c.id, table.c.run_id).where(table.c.status == "planned")
+                ).all()
+            )
+            for cycle_id, run_id in planned.items():
+                status = conn.execute(
+                    select(app_runs.c.status).where(app_runs.c.id == run_id)
+                ).scalar_one_or_none()
+                if status in finished:
+                    found.append((name, cycle_id))
+    return found

@@ -2,7 +2,8 @@
 PostgreSQL, tests/faults.py) at random moments while the server runs Detox and Dealer cycles
 every second (the demo grid, built in PostgreSQL; one site above its high watermark, a job
 feed that gives the Dealer copies to place): no cycle is half-committed, and once the
-database is back the next scheduled Detox and Dealer runs succeed without help.
+database is back the next scheduled Detox and Dealer runs succeed without help; a cycle whose
+commit an outage failed is marked abandoned when the server leads again.
 
 A cycle committed with its work has its log entry and all of its queue rows (Detox: its
 deletions, each replica handed to the null group; Dealer: its transfer subscriptions and new
@@ -19,7 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from cycle_checks import assert_dealer_consistent, assert_detox_consistent
+from cycle_checks import (
+    assert_dealer_consistent,
+    assert_detox_consistent,
+    planned_cycles_of_finished_runs,
+)
 from demo_server import start_server, wait_for, wait_ready
 from sqlalchemy import Engine, func, make_url, select
 
@@ -87,6 +92,11 @@ def test_database_outages_mid_cycle_never_half_commit_and_the_next_runs_succeed(
                         limit=60,
                     )
                 assert httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).is_success
+                wait_for(  # a cycle whose commit an outage failed is abandoned, not left planned
+                    lambda: not planned_cycles_of_finished_runs(engine),
+                    "no cycle planned by a finished run",
+                    limit=20,
+                )
             finally:
                 server.send_signal(signal.SIGTERM)
                 server.wait(60)
