@@ -15,8 +15,11 @@ The life of a server (:class:`ServerNode`)::
   releases the lease the moment the leader's session ends (process killed, connection cut), so
   a follower takes over within a heartbeat. A leader that is alive for the database but has
   not heartbeated for ``failover_seconds`` (hung, or cut off from the database on a
-  half-open connection) has its session ended by a follower, which then takes the lease: the
-  takeover is bounded by ``failover_seconds`` plus a heartbeat.
+  half-open connection) has its lease session ended by a follower, and with it every session
+  idle inside a locking transaction for ``failover_seconds / 2`` (a leader hung mid-write
+  holds the ``leadership`` row its fence locked); the follower then takes the lease, waiting
+  for that row at most two heartbeats (it retries at the next heartbeat otherwise): the
+  takeover is bounded by ``failover_seconds`` plus a few heartbeats.
 - A deposed leader refuses writes at once, stops the applications, gives up the lease and
   stays a follower for a few heartbeats before it competes again (a healthy follower is
   preferred). Its image is the database at its seq, so it simply tails the log from there.
@@ -48,6 +51,7 @@ from dynamo.store.leadership import (
     DatabaseLease,
     ServerRecord,
     claim_leadership,
+    end_stale_transactions,
     epoch_fence,
     list_servers,
     read_leader,
@@ -322,6 +326,12 @@ class ServerNode:
             )
             with contextlib.suppress(DynamoError):
                 await asyncio.to_thread(terminate_session, engine, leader.db_session)
+            # A leader hung inside a write transaction still holds the leadership row.
+            ended = await asyncio.to_thread(
+                end_stale_transactions, engine, self.settings.failover_seconds / 2
+            )
+            if ended:
+                log.warning("ended database sessions %s, idle inside a transaction", ended)
         await self._try_lead()
 
     async def _try_lead(self) -> None:
@@ -337,6 +347,7 @@ class ServerNode:
                 url=self.settings.url,
                 db_session=lease.session_id,
                 now_ms=self._now_ms(),
+                wait_seconds=max(1, round(2 * self.settings.heartbeat_seconds)),
             )
             await self.follower.catch_up()  # what the previous leader committed last
         except BaseException:

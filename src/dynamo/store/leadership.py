@@ -11,6 +11,10 @@
   store calls it, see ``SqlInventoryStore.fence``): it locks the row and raises
   :class:`NotLeaderError` unless the epoch is still the leader's own. A deposed leader can
   therefore never commit, whatever it believes.
+- A leader that hangs (stopped, swapped out) may do so inside a write transaction, holding
+  the lock of the ``leadership`` row that its fence took: the claim of the next leader would
+  wait for it forever. :func:`end_stale_transactions` ends the sessions that sit idle inside a
+  transaction holding locks, and :func:`claim_leadership` waits a bounded time for the row.
 - ``servers`` rows are what each server reports of itself (:func:`record_server`).
 """
 
@@ -35,6 +39,7 @@ __all__ = [
     "NotLeaderError",
     "ServerRecord",
     "claim_leadership",
+    "end_stale_transactions",
     "epoch_fence",
     "list_servers",
     "read_leader",
@@ -167,21 +172,47 @@ def _lock_name(conn: Connection) -> str:
 
 
 def claim_leadership(
-    engine: Engine, *, server: str, url: str, db_session: int | None, now_ms: int
+    engine: Engine,
+    *,
+    server: str,
+    url: str,
+    db_session: int | None,
+    now_ms: int,
+    wait_seconds: int | None = None,
 ) -> int:
-    """Make ``server`` the leader at a new epoch and return it (call with the lease held)."""
+    """Make ``server`` the leader at a new epoch and return it (call with the lease held).
+
+    ``wait_seconds`` bounds the wait for the row lock (a StoreError after it; None waits as
+    long as the database does): a hung previous leader may hold it.
+    """
     table = leadership
     values = {"server": server, "url": url, "db_session": db_session, "heartbeat": now_ms}
     with reading(engine, "claiming the leadership") as conn:
-        found = conn.execute(
-            select(table.c.epoch).where(table.c.id == _ROW).with_for_update()
-        ).scalar()
+        if wait_seconds is None:
+            found = conn.execute(
+                select(table.c.epoch).where(table.c.id == _ROW).with_for_update()
+            ).scalar()
+        else:
+            found = _epoch_waiting_at_most(conn, wait_seconds)
         epoch = int(found or 0) + 1
         if found is None:
             conn.execute(insert(table).values(id=_ROW, epoch=epoch, **values))
         else:
             conn.execute(update(table).where(table.c.id == _ROW).values(epoch=epoch, **values))
     return epoch
+
+
+def _epoch_waiting_at_most(conn: Connection, seconds: int) -> object:
+    """The epoch, locked ``FOR UPDATE`` within ``seconds`` (a lock timeout error otherwise)."""
+    wait = max(1, int(seconds))
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f"SET LOCAL lock_timeout = '{wait}s'"))
+        return conn.execute(
+            text("SELECT epoch FROM leadership WHERE id = :id FOR UPDATE"), {"id": _ROW}
+        ).scalar()
+    return conn.execute(
+        text(f"SELECT epoch FROM leadership WHERE id = :id FOR UPDATE WAIT {wait}"), {"id": _ROW}
+    ).scalar()
 
 
 def renew_leadership(engine: Engine, epoch: int, now_ms: int) -> bool:
@@ -247,6 +278,43 @@ def terminate_session(engine: Engine, session: int) -> None:
                 conn.execute(text(f"KILL CONNECTION {int(session)}"))
     except SQLAlchemyError as exc:
         raise StoreError(f"ending session {session} failed: {driver_message(exc)}") from exc
+
+
+_PG_STALE: Final = text(
+    "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+    " AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL"
+    " AND state IN ('idle in transaction', 'idle in transaction (aborted)')"
+    " AND state_change < clock_timestamp() - make_interval(secs => :seconds)"
+)
+_MARIADB_STALE: Final = text(
+    "SELECT p.ID FROM information_schema.PROCESSLIST p"
+    " JOIN information_schema.INNODB_TRX t ON t.trx_mysql_thread_id = p.ID"
+    " WHERE p.DB = DATABASE() AND p.ID <> CONNECTION_ID() AND p.COMMAND = 'Sleep'"
+    " AND p.TIME >= :seconds AND t.trx_lock_structs > 0"
+)
+
+
+def end_stale_transactions(engine: Engine, idle_seconds: float) -> list[int]:
+    """End every session of this database idle for ``idle_seconds`` or more inside a
+    transaction that holds locks (a hung process: no healthy Dynamo client leaves a writing
+    transaction idle that long); returns their session ids."""
+    is_postgres = engine.dialect.name == "postgresql"
+    seconds = float(idle_seconds) if is_postgres else max(1, int(idle_seconds))
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(_PG_STALE if is_postgres else _MARIADB_STALE, {"seconds": seconds})
+            sessions = [int(row[0]) for row in found]
+            conn.rollback()
+    except SQLAlchemyError as exc:
+        raise StoreError(f"listing stale transactions failed: {driver_message(exc)}") from exc
+    ended = []
+    for session in sessions:
+        try:
+            terminate_session(engine, session)
+        except StoreError:
+            continue  # it ended by itself meanwhile
+        ended.append(session)
+    return ended
 
 
 def record_server(engine: Engine, record: ServerRecord) -> None:

@@ -6,7 +6,10 @@ header (so the tests can write without TLS) and is stopped by its PID.
 
 from __future__ import annotations
 
+import json
+import random
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -18,6 +21,7 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 
 from dynamo.api.auth import SqlUserDirectory
 from dynamo.api.security import Role, Target
@@ -35,7 +39,10 @@ __all__ = [
     "WriteStream",
     "cut_lease_session",
     "logged_dataset_counts",
+    "pause_holding_the_fence",
     "prepare_database",
+    "queue_inject",
+    "read_status",
     "wait_until",
 ]
 
@@ -93,9 +100,19 @@ class Server:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait()
 
+    def pause(self) -> None:
+        """SIGSTOP: the process hangs, its sockets and database sessions stay open."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
+        self.process.send_signal(signal.SIGCONT)  # a paused server cannot handle SIGTERM
         self.process.terminate()
         try:
             self.process.wait(timeout=15)
@@ -149,6 +166,52 @@ def cut_lease_session(db: str) -> int:
     finally:
         engine.dispose()
     return session
+
+
+def pause_holding_the_fence(server: Server, db: str, attempts: int = 500) -> None:
+    """SIGSTOP ``server`` (the leader, under writes) at a moment it is inside a write
+    transaction: holding the lock of the ``leadership`` row its epoch fence takes."""
+    engine = make_engine(db)
+    try:
+        for _ in range(attempts):
+            server.pause()
+            with engine.connect() as conn:
+                try:
+                    conn.execute(select(leadership.c.epoch).with_for_update(nowait=True)).all()
+                except DBAPIError:
+                    return  # the row is locked by the paused leader's open transaction
+                finally:
+                    conn.rollback()
+            server.resume()
+            time.sleep(random.uniform(0, 0.01))
+    finally:
+        engine.dispose()
+    raise AssertionError(f"{server.name} was never caught inside a write transaction")
+
+
+def queue_inject(server: Server, name: str) -> socket.socket:
+    """Send an inject of dataset ``name`` to ``server`` without waiting for the answer (a
+    paused server gets it when it resumes); read the answer with :func:`read_status`."""
+    body = json.dumps({"datasets": [{"name": name}]}).encode()
+    head = (
+        f"POST /api/v1/inject HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+        f"{HEADER}: {WRITER_DN}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    sock.sendall(head.encode() + body)
+    return sock
+
+
+def read_status(sock: socket.socket, timeout: float = 30.0) -> int:
+    """The HTTP status of the answer on ``sock`` (0 if the server closed without answering)."""
+    sock.settimeout(timeout)
+    try:
+        line = sock.makefile("rb").readline()
+    finally:
+        sock.close()
+    parts = line.split()
+    return int(parts[1]) if len(parts) > 1 else 0
 
 
 def logged_dataset_counts(db: str) -> Counter[str]:

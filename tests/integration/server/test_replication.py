@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -21,7 +22,10 @@ from cluster import (
     WriteStream,
     cut_lease_session,
     logged_dataset_counts,
+    pause_holding_the_fence,
     prepare_database,
+    queue_inject,
+    read_status,
     wait_until,
 )
 
@@ -117,6 +121,26 @@ def test_a_killed_leader_under_writes_is_replaced_and_returns_as_a_follower(
         wait_until("a to follow again", lambda: a.role() == "follower")
         stream.wait_for(len(stream.acked) + 10)
     _assert_every_acked_write_once(cluster, stream, [a, b])
+    assert b.role() == "leader"
+
+
+def test_a_hung_leader_is_replaced_and_commits_nothing_when_it_wakes(cluster: Cluster) -> None:
+    a, b = _leader_and_follower(cluster)
+    with WriteStream([a, b], "Hang") as stream:
+        stream.wait_for(30)
+        pause_holding_the_fence(a, cluster.db)  # SIGSTOP inside a write transaction
+        with closing(queue_inject(a, "/Zombie/Write/RAW")) as zombie:  # read when a wakes
+            took = wait_until(
+                "b to lead", lambda: b.role() == "leader", cluster.failover_seconds + 10
+            )
+            print(f"b leads {took:.2f} s after the leader hung (failover bound 5 s)")
+            stream.wait_for(len(stream.acked) + 30)
+            a.resume()
+            assert read_status(zombie) != 200
+        wait_until("a to follow", lambda: a.role() == "follower", cluster.failover_seconds)
+        stream.wait_for(len(stream.acked) + 10)
+    _assert_every_acked_write_once(cluster, stream, [a, b])
+    assert logged_dataset_counts(cluster.db)["/Zombie/Write/RAW"] == 0
     assert b.role() == "leader"
 
 
