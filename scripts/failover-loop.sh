@@ -11,11 +11,11 @@ out=$(mktemp -d /tmp/dynamo-failover-loop.XXXXXX)
 for round in $(seq 1 "$rounds"); do
   .venv/bin/pytest -W error -s -k "$select" \
     tests/integration/server/test_replication.py -rA >"$out/round$round.log" 2>&1
-  echo "round $round: $(grep -Eo '^(PASSED|FAILED) [^ ]+' "$out/round$round.log" | sed 's/.*:://' | tr '\n' ' ')"
+  echo "round $round: $(grep -Eo '^(PASSED|FAILED) [^ ]+' "$out/round$round.log" | sed -E 's/^(PASSED|FAILED) .*::/\1 /' | tr '\n' ' ')"
   grep -Eo 'b leads [0-9.]+ s after the leader (was killed|hung)' "$out/round$round.log" | sed 's/^/    /'
 done
 echo "== passes per test (of $rounds), logs in $out"
-cat "$out"/round*.log | grep -Eo '^(PASSED|FAILED) [^ ]+' | sed 's/.*:://' | sort | uniq -c
+cat "$out"/round*.log | grep -Eo '^(PASSED|FAILED) [^ ]+' | sed -E 's/^(PASSED|FAILED) .*::/\1 /' | sort | uniq -c
 echo "== takeover seconds (killed / hung): min median max"
 for kind in "was killed" "hung"; do
   grep -hEo "b leads [0-9.]+ s after the leader $kind" "$out"/round*.log | awk '{print $3}' | sort -n |

@@ -9,9 +9,11 @@ epoch claimed first), one new dataset per ChangeSet. ChangeSet ``n`` is offered 
 ``n / rate`` s; a writer still waiting for its previous commit offers it late, so the achieved
 rate says whether the leader kept up. ``commit_ms`` is from the offer to the acknowledgement.
 The follower is a :class:`dynamo.server.replication.LogFollower` polling every
-``poll_seconds`` (the server's default is 0.1 s). Both processes run on this machine, so their
-clocks agree. ``replay_rate`` is how fast a follower applies a backlog: a fresh follower, from
-an empty image, applies the whole log written by the run.
+``poll_seconds`` (the server's default is 0.1 s) and, with ``listen`` on PostgreSQL, woken by
+the notification of each commit (:class:`dynamo.server.replication.LogWakeup`, as a server).
+Both processes run on this machine, so their clocks agree. ``replay_rate`` is how fast a
+follower applies a backlog: a fresh follower, from an empty image, applies the whole log
+written by the run.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import Any
 
 from dynamo.errors import ConfigurationError
 from dynamo.model import ChangeSet, Inventory, UpsertDataset
-from dynamo.server.replication import LogFollower
+from dynamo.server.replication import LogFollower, LogWakeup
 from dynamo.server.service import InventoryService
 from dynamo.store import SqlInventoryStore, migrate
 from dynamo.store.engine import make_engine
@@ -52,6 +54,7 @@ def bench_replication(
     seconds: float = 10.0,
     poll_seconds: float = 0.1,
     writers: int = 64,
+    listen: bool = False,
 ) -> dict[str, Any]:
     """Offer ``rate`` ChangeSets/s for ``seconds`` from ``writers`` concurrent writers into the
     empty database ``url`` (PostgreSQL or MariaDB) and report the follower's lag (ms), the
@@ -70,7 +73,7 @@ def bench_replication(
         context = multiprocessing.get_context("spawn")
         ready, stop = context.Event(), context.Event()
         follower = context.Process(
-            target=_follow, args=(url, poll_seconds, str(applied_file), ready, stop)
+            target=_follow, args=(url, poll_seconds, listen, str(applied_file), ready, stop)
         )
         follower.start()
         try:
@@ -94,6 +97,7 @@ def bench_replication(
         "changesets_per_transaction": round(statistics.fmean(written.groups), 1),
         "applied": len(lags),
         "poll_seconds": poll_seconds,
+        "listen": listen and url.startswith("postgres"),
         "replay_rate": round(len(committed) / replay_seconds, 1),
         "commit_ms": _summary(sorted(written.latencies)),
         "lag_ms": _summary(lags),
@@ -190,7 +194,7 @@ def _replay(url: str) -> float:
         store.close()
 
 
-def _follow(url: str, poll_seconds: float, out: str, ready: Any, stop: Any) -> None:
+def _follow(url: str, poll_seconds: float, listen: bool, out: str, ready: Any, stop: Any) -> None:
     """The follower process: load, then tail the log until stopped and caught up."""
     store = SqlInventoryStore.open(url)
     service = InventoryService.load(store)
@@ -200,11 +204,14 @@ def _follow(url: str, poll_seconds: float, out: str, ready: Any, stop: Any) -> N
     )
 
     async def tail() -> None:
+        wakeup = LogWakeup(store.engine, listen=listen)
+        wakeup.start()
         ready.set()
         while not stop.is_set():
             await follower.catch_up()
-            await asyncio.sleep(poll_seconds)
+            await wakeup.wait(poll_seconds)
         await follower.catch_up()
+        await wakeup.stop()
 
     try:
         asyncio.run(tail())

@@ -523,6 +523,10 @@ def replication(
     writers: Annotated[
         int, typer.Option("--writers", min=1, help="Concurrent writers on the leader.")
     ] = 64,
+    listen: Annotated[
+        bool,
+        typer.Option("--listen/--no-listen", help="PostgreSQL: wake the follower by NOTIFY."),
+    ] = False,
     json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Follower lag: WRITERS concurrent writers offer RATE ChangeSets/s to a leader (group
@@ -531,7 +535,12 @@ def replication(
     try:
         with Console(stderr=True).status(f"offering {rate:g} ChangeSets/s for {seconds:g} s"):
             report = bench_replication(
-                db, rate=rate, seconds=seconds, poll_seconds=poll_seconds, writers=writers
+                db,
+                rate=rate,
+                seconds=seconds,
+                poll_seconds=poll_seconds,
+                writers=writers,
+                listen=listen,
             )
     except DynamoError as exc:
         fail(exc)

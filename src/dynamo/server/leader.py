@@ -10,7 +10,8 @@ The life of a server (:class:`ServerNode`)::
   transaction. It runs the scheduled applications (``on_lead`` starts them, ``on_follow``
   stops them) and heartbeats the ``leadership`` row.
 - A **follower** applies the log (:class:`dynamo.server.replication.LogFollower`) every
-  ``poll_seconds`` and serves reads; the API answers its writes with a redirect to the leader.
+  ``poll_seconds``, and on PostgreSQL as soon as a commit is notified; it serves reads, and
+  the API answers its writes with a redirect to the leader.
   Once it has applied the whole log it tries the lease at every heartbeat: the database
   releases the lease the moment the leader's session ends (process killed, connection cut), so
   a follower takes over within a heartbeat. A leader that is alive for the database but has
@@ -44,7 +45,7 @@ from typing import IO
 
 from dynamo.errors import ConfigurationError, DynamoError
 from dynamo.model import PartitionCompiler
-from dynamo.server.replication import LogFollower
+from dynamo.server.replication import LogFollower, LogWakeup
 from dynamo.server.service import InventoryService
 from dynamo.store import SqlInventoryStore
 from dynamo.store.leadership import (
@@ -93,6 +94,8 @@ class ClusterSettings:
     url: str
     failover_seconds: float = DEFAULT_FAILOVER_SECONDS
     poll_seconds: float = 0.1
+    listen: bool = True
+    """On PostgreSQL, read the log as soon as the leader's commit is notified (and poll)."""
 
     @property
     def heartbeat_seconds(self) -> float:
@@ -179,6 +182,7 @@ class ServerNode:
         self.on_follow = on_follow
         self.single_lock = single_lock
         self.follower = LogFollower(service, store, partition_compiler=partition_compiler)
+        self.wakeup = LogWakeup(store.engine, listen=settings.listen)
         self.role = Role.STARTING
         self.epoch: int | None = None
         self.leader_url: str | None = None
@@ -211,6 +215,7 @@ class ServerNode:
             await self._become_leader(epoch=None)
         else:
             self.store.fence = refuse_writes
+            self.wakeup.start()
             await self.follower.catch_up()
             self.role = Role.FOLLOWER
             await self._beat_as_follower()
@@ -223,6 +228,7 @@ class ServerNode:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        await self.wakeup.stop()
         if self.is_leader and self.on_follow is not None:
             await self.on_follow()
         self.store.fence = refuse_writes
@@ -237,7 +243,7 @@ class ServerNode:
     async def _loop(self) -> None:
         next_beat = self._monotonic() + self.settings.heartbeat_seconds
         while True:
-            await asyncio.sleep(self.settings.poll_seconds)
+            await self.wakeup.wait(self.settings.poll_seconds)
             try:
                 if not self.is_leader:
                     await self.follower.catch_up()

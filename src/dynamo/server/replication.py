@@ -8,22 +8,30 @@ the store's file cache.
 
 An entry the image rejects means the image has diverged from the database (it should never
 happen): the follower then reloads the whole inventory.
+
+:class:`LogWakeup` is how long a follower sleeps between two reads: the poll interval, or less
+when PostgreSQL notifies a commit of the leader (LISTEN/NOTIFY, see
+:mod:`dynamo.store.lognotify`). Polling stays as the fallback, and is the only way on MariaDB.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
+
+from sqlalchemy import Engine
 
 from dynamo.errors import InvalidChangeSetError
 from dynamo.model import ChangeSet, Inventory, PartitionCompiler
 from dynamo.model.validation import validate
 from dynamo.server.service import InventoryService
 from dynamo.store import SqlInventoryStore
+from dynamo.store.lognotify import LogListener, supports_notify
 from dynamo.store.plan import plan_changeset
 
-__all__ = ["LOG_BATCH", "LogFollower"]
+__all__ = ["LOG_BATCH", "LogFollower", "LogWakeup"]
 
 log = logging.getLogger(__name__)
 
@@ -91,3 +99,42 @@ class LogFollower:
         inventory, seq = self.store.load(partition_compiler=self.partition_compiler)
         self.store.file_cache.clear()
         self.service.reset(inventory, seq)
+
+
+class LogWakeup:
+    """Waits for the next read of the log: a poll interval, cut short by a notification."""
+
+    def __init__(self, engine: Engine, *, listen: bool = True) -> None:
+        self._engine = engine
+        self._listen = listen and supports_notify(engine)
+        self._event = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._listener: LogListener | None = None
+
+    @property
+    def is_listening(self) -> bool:
+        """Whether notifications are being received right now."""
+        return self._listener is not None and self._listener.connected.is_set()
+
+    def start(self) -> None:
+        """Listen, if asked and the database can notify (call on the event loop)."""
+        self._loop = asyncio.get_running_loop()
+        if self._listen and self._listener is None:
+            self._listener = LogListener(self._engine, self._notified).start()
+
+    async def stop(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            await asyncio.to_thread(listener.stop)
+
+    async def wait(self, seconds: float) -> None:
+        """Return after ``seconds``, or as soon as a commit was notified since the last call."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._event.wait(), seconds)
+        self._event.clear()
+
+    def _notified(self) -> None:  # in the listener's thread
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(self._event.set)

@@ -29,6 +29,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from dynamo.errors import StoreError
+from dynamo.store.lognotify import CHANNEL
 from dynamo.store.schema.servers import leadership, servers
 from dynamo.store.sqlops import driver_message, reading
 
@@ -244,14 +245,27 @@ def read_leader(engine: Engine) -> Leader | None:
     )
 
 
+_PG_FENCE: Final = text(
+    f"SELECT epoch, pg_notify('{CHANNEL}', :epoch) FROM leadership WHERE id = :id FOR UPDATE"
+)
+
+
 def epoch_fence(epoch: int) -> Callable[[Connection], None]:
-    """The check a write transaction of the leader at ``epoch`` makes before writing."""
+    """The check a write transaction of the leader at ``epoch`` makes before writing.
+
+    On PostgreSQL the same statement queues a notification on
+    :data:`dynamo.store.lognotify.CHANNEL`, delivered to the listening followers if and when
+    the transaction commits.
+    """
     table = leadership
 
     def check(conn: Connection) -> None:
-        found = conn.execute(
-            select(table.c.epoch).where(table.c.id == _ROW).with_for_update()
-        ).scalar()
+        if conn.dialect.name == "postgresql":  # and wake the listening followers at commit
+            found = conn.execute(_PG_FENCE, {"id": _ROW, "epoch": str(epoch)}).scalar()
+        else:
+            found = conn.execute(
+                select(table.c.epoch).where(table.c.id == _ROW).with_for_update()
+            ).scalar()
         if found != epoch:
             raise NotLeaderError(
                 f"this server led at epoch {epoch}, the database is at epoch {found}: "
