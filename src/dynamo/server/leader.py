@@ -15,12 +15,12 @@ The life of a server (:class:`ServerNode`)::
   Once it has applied the whole log it tries the lease at every heartbeat: the database
   releases the lease the moment the leader's session ends (process killed, connection cut), so
   a follower takes over within a heartbeat. A leader that is alive for the database but has
-  not heartbeated for ``failover_seconds`` (hung, or cut off from the database on a
-  half-open connection) has its lease session ended by a follower, and with it every session
-  idle inside a locking transaction for ``failover_seconds / 2`` (a leader hung mid-write
-  holds the ``leadership`` row its fence locked); the follower then takes the lease, waiting
-  for that row at most two heartbeats (it retries at the next heartbeat otherwise): the
-  takeover is bounded by ``failover_seconds`` plus a few heartbeats.
+  not heartbeated for ``silence_seconds`` (``failover_seconds`` less three heartbeats: hung,
+  or cut off from the database on a half-open connection) has its lease session ended by a
+  follower, and with it every session idle inside a locking transaction for a heartbeat less
+  than that (a leader hung mid-write holds the ``leadership`` row its fence locked); the
+  follower then takes the lease, waiting for that row at most two heartbeats (it retries at
+  the next heartbeat otherwise): the takeover fits in ``failover_seconds``.
 - A deposed leader refuses writes at once, stops the applications, gives up the lease and
   stays a follower for a few heartbeats before it competes again (a healthy follower is
   preferred). Its image is the database at its seq, so it simply tails the log from there.
@@ -101,6 +101,13 @@ class ClusterSettings:
     def heartbeat_seconds(self) -> float:
         """How often the leader renews, and followers report and try the lease."""
         return max(0.2, min(2.0, self.failover_seconds / 10))
+
+    @property
+    def silence_seconds(self) -> float:
+        """How long the leader's heartbeat may stay unchanged before a follower ends its
+        session: three heartbeats short of ``failover_seconds``, so that noticing (a follower
+        beat), the last heartbeat's age (a leader beat) and the takeover itself fit in it."""
+        return max(self.heartbeat_seconds, self.failover_seconds - 3 * self.heartbeat_seconds)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -256,7 +263,7 @@ class ServerNode:
             except DynamoError as exc:
                 log.warning("%s: %s", self.role, exc)
                 if self.is_leader and self._renewal_overdue():
-                    await self._step_down(f"no renewal for {self.settings.failover_seconds} s")
+                    await self._step_down(f"no renewal for {self.settings.failover_seconds / 2} s")
 
     # ------------------------------------------------------------------ leader
 
@@ -318,7 +325,7 @@ class ServerNode:
         if leader is not None and (leader.epoch, leader.heartbeat) != self._seen_heartbeat:
             self._seen_heartbeat = (leader.epoch, leader.heartbeat)
             self._seen_at = now
-        is_fresh = leader is not None and now - self._seen_at <= self.settings.failover_seconds
+        is_fresh = leader is not None and now - self._seen_at <= self.settings.silence_seconds
         self.leader_url = leader.url if leader is not None and is_fresh else None
         await asyncio.to_thread(self._record)
         if now < self._hold_off_until or self.service.seq < self.log_head:
@@ -333,8 +340,9 @@ class ServerNode:
             with contextlib.suppress(DynamoError):
                 await asyncio.to_thread(terminate_session, engine, leader.db_session)
             # A leader hung inside a write transaction still holds the leadership row.
+            idle = self.settings.silence_seconds - self.settings.heartbeat_seconds
             ended = await asyncio.to_thread(
-                end_stale_transactions, engine, self.settings.failover_seconds / 2
+                end_stale_transactions, engine, max(self.settings.heartbeat_seconds, idle)
             )
             if ended:
                 log.warning("ended database sessions %s, idle inside a transaction", ended)

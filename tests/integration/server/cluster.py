@@ -7,6 +7,7 @@ header (so the tests can write without TLS) and is stopped by its PID.
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
 import socket
@@ -127,7 +128,7 @@ class Cluster:
 
     db: str
     root: Path
-    failover_seconds: float = 5.0
+    failover_seconds: float = float(os.environ.get("DYNAMO_TEST_FAILOVER_SECONDS", "5"))
     servers: list[Server] = field(default_factory=list)
 
     def add(self, name: str) -> Server:
