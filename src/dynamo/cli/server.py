@@ -14,11 +14,11 @@ from dynamo.api.auth import Revocations, SqlUserDirectory, build_authenticator, 
 from dynamo.cli.output import fail
 from dynamo.errors import ConfigurationError, DynamoError
 from dynamo.policy import partition_compiler
+from dynamo.server.checkpoints import Checkpointer, CheckpointSettings, load_service
 from dynamo.server.config import ServerConfig, load_config
 from dynamo.server.leader import ClusterSettings, ServerNode, single_server_lock
 from dynamo.server.periodic import PeriodicTask, chain_hooks
 from dynamo.server.scheduler import build_scheduler
-from dynamo.server.service import InventoryService
 from dynamo.storage.catalogs import load_catalog
 from dynamo.store import SqlInventoryStore
 from dynamo.userdata import UserDataService
@@ -71,6 +71,14 @@ def serve(
     poll_seconds: Annotated[
         float | None, typer.Option("--poll-seconds", help="How often a follower reads the log.")
     ] = None,
+    checkpoint_dir: Annotated[
+        str | None,
+        typer.Option("--checkpoint-dir", help="Start from the newest checkpoint here; write them."),
+    ] = None,
+    checkpoint_seconds: Annotated[
+        float | None,
+        typer.Option("--checkpoint-seconds", help="How often to write one (0: never)."),
+    ] = None,
 ) -> None:
     """Load the inventory, then serve the REST API (TLS with client certificates)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -91,13 +99,24 @@ def serve(
                 advertise_url=advertise_url,
                 failover_seconds=failover_seconds,
                 poll_seconds=poll_seconds,
+                checkpoint_dir=checkpoint_dir,
+                checkpoint_seconds=checkpoint_seconds,
             )
             .check()
         )
         store = SqlInventoryStore.open(settings.db)
         single_lock = single_server_lock(store)
         compiler = partition_compiler()
-        service = InventoryService.load(store, partition_compiler=compiler)
+        checkpoints = (
+            None
+            if not settings.checkpoint_dir
+            else CheckpointSettings(
+                directory=Path(settings.checkpoint_dir),
+                every_seconds=settings.checkpoint_seconds,
+                max_backlog=settings.checkpoint_max_backlog,
+            )
+        )
+        service = load_service(store, partition_compiler=compiler, checkpoints=checkpoints)
         authenticator = build_authenticator(
             SqlUserDirectory(store.engine, ttl=settings.user_cache_seconds),
             trusted_dn_header=settings.trusted_dn_header,
@@ -136,6 +155,7 @@ def serve(
             on_follow=chain_hooks(passes.stop, None if scheduler is None else scheduler.stop),
             partition_compiler=compiler,
             single_lock=single_lock,
+            checkpointer=None if checkpoints is None else Checkpointer(store, checkpoints),
         )
         app = create_app(
             service,

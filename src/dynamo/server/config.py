@@ -19,6 +19,9 @@ name = ""                      # this server among those sharing the database (d
 advertise_url = ""             # where the others send writes to it (default scheme://host:port)
 failover_seconds = 30.0        # a follower takes over a silent leader within this bound
 poll_seconds = 0.1             # how often a follower reads the log
+checkpoint_dir = ""            # start from the newest inventory checkpoint here, and write them
+checkpoint_seconds = 3600.0    # ... every this often (0: only read them)
+checkpoint_max_backlog = 50000 # load the tables instead when a checkpoint is this many entries old
 
 [scheduler]                    # applications and schedules: see dynamo.server.schedconfig
 
@@ -111,6 +114,9 @@ class ServerConfig:
     advertise_url: str | None = None
     failover_seconds: float = 30.0
     poll_seconds: float = 0.1
+    checkpoint_dir: str | None = None
+    checkpoint_seconds: float = 3600.0
+    checkpoint_max_backlog: int = 50_000
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     catalogs: tuple[CatalogConfig, ...] = ()
     detox: DetoxConfig = field(default_factory=DetoxConfig)

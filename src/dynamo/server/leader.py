@@ -45,6 +45,7 @@ from typing import IO
 
 from dynamo.errors import ConfigurationError, DynamoError
 from dynamo.model import PartitionCompiler
+from dynamo.server.checkpoints import Checkpointer
 from dynamo.server.replication import LogFollower, LogWakeup
 from dynamo.server.service import InventoryService
 from dynamo.store import SqlInventoryStore
@@ -179,6 +180,7 @@ class ServerNode:
         on_follow: Hook | None = None,
         partition_compiler: PartitionCompiler | None = None,
         single_lock: SingleServerLock | None = None,
+        checkpointer: Checkpointer | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -188,6 +190,7 @@ class ServerNode:
         self.on_lead = on_lead
         self.on_follow = on_follow
         self.single_lock = single_lock
+        self.checkpointer = checkpointer
         self.follower = LogFollower(service, store, partition_compiler=partition_compiler)
         self.wakeup = LogWakeup(store.engine, listen=settings.listen)
         self.role = Role.STARTING
@@ -219,6 +222,7 @@ class ServerNode:
         """Catch up with the log, lead if nobody does, and start the heartbeat loop."""
         if self._lease is None:
             self.store.fence = None
+            await self.follower.catch_up()  # an image from a checkpoint is behind the log
             await self._become_leader(epoch=None)
         else:
             self.store.fence = refuse_writes
@@ -227,6 +231,8 @@ class ServerNode:
             self.role = Role.FOLLOWER
             await self._beat_as_follower()
         self._task = asyncio.get_running_loop().create_task(self._loop())
+        if self.checkpointer is not None:
+            self.checkpointer.start()
 
     async def stop(self) -> None:
         """Stop the loop, the applications and the lease; record the server as stopped."""
@@ -236,6 +242,8 @@ class ServerNode:
                 await self._task
             self._task = None
         await self.wakeup.stop()
+        if self.checkpointer is not None:
+            await self.checkpointer.stop()
         if self.is_leader and self.on_follow is not None:
             await self.on_follow()
         self.store.fence = refuse_writes

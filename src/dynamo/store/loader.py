@@ -33,7 +33,7 @@ from dynamo.model import (
 )
 from dynamo.store.ports import ProgressCallback
 
-__all__ = ["FETCH_ROWS", "load_into", "stream_rows"]
+__all__ = ["FETCH_ROWS", "TableLoad", "load_into", "run_load", "stream_rows"]
 
 FETCH_ROWS: Final = 50_000
 _BOOL: Final = (False, True)
@@ -69,7 +69,13 @@ def _decode_version(text: str | None, cache: dict[str, tuple[int, int, int, str]
     return found
 
 
-class _Load:
+class TableLoad:
+    """The rows of every inventory table, in a fixed order, into a BulkLoader.
+
+    :meth:`rows` is the one source of rows (the tables through ``conn``); a subclass may serve
+    them from elsewhere (a checkpoint) or record them (see :mod:`dynamo.store.checkpoint`).
+    """
+
     def __init__(self, conn: Connection, inventory: Inventory, progress: ProgressCallback | None):
         self.conn = conn
         self.loader = BulkLoader(inventory)
@@ -77,6 +83,7 @@ class _Load:
         self.totals: dict[str, int | None] = {}
 
     def rows(self, stage: str, sql: str) -> Iterator[Sequence[Any]]:
+        """Batches of the row tuples of table ``stage`` as ``sql`` selects them."""
         progress = self.progress
         total = None
         if progress is not None:
@@ -218,12 +225,18 @@ def load_into(
     ``conn`` must be inside a snapshot transaction opened by the caller.
     """
     seq = conn.exec_driver_sql("SELECT MAX(seq) FROM inventory_log").scalar()
+    run_load(TableLoad(conn, inventory, progress))
+    return int(seq or 0)
+
+
+def run_load(load: TableLoad) -> None:
+    """Run ``load`` and classify the replicas into partitions."""
+    progress = load.progress
     # Millions of new objects and no garbage: the cyclic collector would rescan the growing
     # heap again and again for nothing (it doubled the load time when measured).
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        load = _Load(conn, inventory, progress)
         load.run()
         if progress is not None:
             progress("classify", 0, None)
@@ -233,4 +246,3 @@ def load_into(
     finally:
         if was_enabled:
             gc.enable()
-    return int(seq or 0)

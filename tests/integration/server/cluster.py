@@ -136,12 +136,13 @@ class Cluster:
         self.servers.append(server)
         return server
 
-    def start(self, server: Server, *, wait: bool = True) -> Server:
+    def start(self, server: Server, *, wait: bool = True, extra: tuple[str, ...] = ()) -> Server:
         command = [
             *(sys.executable, "-m", "dynamo.cli.main", "server", "--db", self.db),
             *("--allow-http", "--trusted-dn-header", HEADER, "--name", server.name),
             *("--host", "127.0.0.1", "--port", str(server.port)),
             *("--failover-seconds", str(self.failover_seconds)),
+            *extra,
         ]
         with server.log.open("ab") as out:
             server.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)

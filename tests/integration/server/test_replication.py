@@ -30,6 +30,9 @@ from cluster import (
     wait_until,
 )
 
+from dynamo.store.checkpoint import write_checkpoint
+from dynamo.store.engine import make_engine
+
 SHARED = ["postgresql", "mysql"]
 DatabaseUrlFactory = Callable[[str], str]
 
@@ -157,6 +160,33 @@ def test_a_leader_cut_off_from_the_database_steps_down(cluster: Cluster) -> None
     response = _inject(a, "/After/Cut/RAW")
     assert response.status_code == 307
     assert response.headers["location"].startswith(b.url)
+
+
+def test_a_joining_server_starts_from_a_checkpoint_and_applies_the_log_after_it(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    a = cluster.start(cluster.add("a"))
+    wait_until("a to lead", lambda: a.role() == "leader")
+    for number in range(3):
+        assert _inject(a, f"/Before/C{number}/RAW").status_code == 200
+    engine = make_engine(cluster.db)
+    try:
+        checkpoint = write_checkpoint(engine, tmp_path / "checkpoints")
+    finally:
+        engine.dispose()
+    for number in range(4):
+        assert _inject(a, f"/After/C{number}/RAW").status_code == 200
+    b = cluster.add("b")
+    cluster.start(b, extra=("--checkpoint-dir", str(tmp_path / "checkpoints")))
+    wait_until("b to follow", lambda: b.role() == "follower")
+    assert f"(seq {checkpoint.seq}, 4 entries behind the log)" in b.log.read_text()
+    assert b.get("/status").json()["counts"]["datasets"] == 7
+    body = b.get("/servers").json()
+    views = {s["name"]: s for s in body["servers"]}
+    assert views["b"]["role"] == "follower"
+    assert views["b"]["log_seq"] == body["log_head"]
+    assert views["b"]["lag"] == 0
+    assert views["a"]["role"] == "leader"
 
 
 def test_a_second_server_on_a_sqlite_database_is_refused(
