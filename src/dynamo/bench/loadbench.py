@@ -19,14 +19,17 @@ from pathlib import Path
 from typing import Any
 
 from dynamo.bench.scales import SCALES
+from dynamo.errors import ConfigurationError
 from dynamo.model.inventory import Inventory
 from dynamo.model.partitioning import PartitionCompiler
-from dynamo.store.engine import normalize_url
+from dynamo.store.checkpoint import find_checkpoints, load_checkpoint
+from dynamo.store.engine import make_engine, normalize_url
 from dynamo.store.sql import SqlInventoryStore
 
 __all__ = [
     "InventoryLoader",
     "LoadReport",
+    "checkpoint_loader",
     "current_rss_bytes",
     "measure_load",
     "peak_rss_bytes",
@@ -154,3 +157,23 @@ def store_loader(url: str, partition_compiler: PartitionCompiler | None) -> Inve
     finally:
         store.close()
     return inventory
+
+
+def checkpoint_loader(directory: Path) -> InventoryLoader:
+    """A loader that reads the newest checkpoint in ``directory`` (as a joining server does,
+    checked against the database's log at ``url``) instead of the tables."""
+
+    def load(url: str, partition_compiler: PartitionCompiler | None) -> Inventory:
+        found = find_checkpoints(directory)
+        if not found:
+            raise ConfigurationError(f"no checkpoint in {directory}")
+        engine = make_engine(url)
+        try:
+            inventory, _seq = load_checkpoint(
+                found[0], engine, partition_compiler=partition_compiler
+            )
+        finally:
+            engine.dispose()
+        return inventory
+
+    return load

@@ -21,7 +21,7 @@ from dynamo.bench.detox import bench_detox
 from dynamo.bench.extras import write_extras
 from dynamo.bench.fileops import bench_fileops
 from dynamo.bench.generator import REFERENCE_TIME
-from dynamo.bench.loadbench import LoadReport, measure_load, store_loader
+from dynamo.bench.loadbench import LoadReport, checkpoint_loader, measure_load, store_loader
 from dynamo.bench.policy import bench_policy
 from dynamo.bench.replication import bench_replication
 from dynamo.bench.scales import SCALES, scale_named
@@ -167,11 +167,16 @@ def load(
             help="Compile the partition conditions with the policy language.",
         ),
     ] = True,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option("--checkpoint", help="Load the newest checkpoint in this directory."),
+    ] = None,
 ) -> None:
     """Load the whole inventory cold and report seconds, peak RSS and bytes per object."""
     compiler = partition_compiler(now=REFERENCE_TIME) if partitions else None
+    loader = store_loader if checkpoint is None else checkpoint_loader(checkpoint)
     try:
-        report = measure_load(db, store_loader, partition_compiler=compiler)
+        report = measure_load(db, loader, partition_compiler=compiler)
     except DynamoError as exc:
         fail(exc)
     if json:
