@@ -53,7 +53,7 @@ from dynamo.store.leadership import (
     DatabaseLease,
     ServerRecord,
     claim_leadership,
-    end_stale_transactions,
+    end_silent_leader,
     epoch_fence,
     list_servers,
     read_leader,
@@ -61,7 +61,6 @@ from dynamo.store.leadership import (
     refuse_writes,
     renew_leadership,
     supports_leases,
-    terminate_session,
 )
 
 __all__ = [
@@ -340,20 +339,17 @@ class ServerNode:
             return
         if leader is not None and not is_fresh and leader.db_session is not None:
             log.warning(
-                "leader %s has not heartbeated for %.0f s: ending its database session %d",
+                "leader %s has not heartbeated for %.0f s: ending its database sessions",
                 leader.server,
                 now - self._seen_at,
-                leader.db_session,
             )
-            with contextlib.suppress(DynamoError):
-                await asyncio.to_thread(terminate_session, engine, leader.db_session)
-            # A leader hung inside a write transaction still holds the leadership row.
             idle = self.settings.silence_seconds - self.settings.heartbeat_seconds
-            ended = await asyncio.to_thread(
-                end_stale_transactions, engine, max(self.settings.heartbeat_seconds, idle)
+            await asyncio.to_thread(
+                end_silent_leader,
+                engine,
+                leader.db_session,
+                max(idle, self.settings.heartbeat_seconds),
             )
-            if ended:
-                log.warning("ended database sessions %s, idle inside a transaction", ended)
         await self._try_lead()
 
     async def _try_lead(self) -> None:

@@ -20,7 +20,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
@@ -40,6 +42,7 @@ __all__ = [
     "NotLeaderError",
     "ServerRecord",
     "claim_leadership",
+    "end_silent_leader",
     "end_stale_transactions",
     "epoch_fence",
     "list_servers",
@@ -50,6 +53,8 @@ __all__ = [
     "supports_leases",
     "terminate_session",
 ]
+
+log = logging.getLogger(__name__)
 
 ADVISORY_LOCK_KEY: Final = 0x44594E414D4F
 """The PostgreSQL advisory lock key of the lease ("DYNAMO"); advisory locks are per database."""
@@ -206,14 +211,18 @@ def claim_leadership(
 def _epoch_waiting_at_most(conn: Connection, seconds: int) -> object:
     """The epoch, locked ``FOR UPDATE`` within ``seconds`` (a lock timeout error otherwise)."""
     wait = max(1, int(seconds))
+    query = text("SELECT epoch FROM leadership WHERE id = :id FOR UPDATE")
     if conn.dialect.name == "postgresql":
-        conn.execute(text(f"SET LOCAL lock_timeout = '{wait}s'"))
-        return conn.execute(
-            text("SELECT epoch FROM leadership WHERE id = :id FOR UPDATE"), {"id": _ROW}
-        ).scalar()
-    return conn.execute(
-        text(f"SELECT epoch FROM leadership WHERE id = :id FOR UPDATE WAIT {wait}"), {"id": _ROW}
-    ).scalar()
+        conn.execute(text("SELECT set_config('lock_timeout', :wait, true)"), {"wait": f"{wait}s"})
+        return conn.execute(query, {"id": _ROW}).scalar()
+    if getattr(conn.dialect, "is_mariadb", False):
+        return conn.execute(text(f"{query.text} WAIT {wait}"), {"id": _ROW}).scalar()
+    conn.execute(text(f"SET SESSION innodb_lock_wait_timeout = {wait}"))  # MySQL
+    try:
+        return conn.execute(query, {"id": _ROW}).scalar()
+    finally:
+        with contextlib.suppress(SQLAlchemyError):
+            conn.execute(text("SET SESSION innodb_lock_wait_timeout = DEFAULT"))
 
 
 def renew_leadership(engine: Engine, epoch: int, now_ms: int) -> bool:
@@ -329,6 +338,21 @@ def end_stale_transactions(engine: Engine, idle_seconds: float) -> list[int]:
             continue  # it ended by itself meanwhile
         ended.append(session)
     return ended
+
+
+def end_silent_leader(engine: Engine, lease_session: int, idle_seconds: float) -> None:
+    """End the lease session of a leader that stopped heartbeating, and the sessions idle in a
+    locking transaction for ``idle_seconds`` (a leader hung mid-write holds the leadership
+    row). Failures are logged, not raised: the claim that follows waits a bounded time."""
+    with contextlib.suppress(StoreError):  # it may have ended already
+        terminate_session(engine, lease_session)
+    try:
+        ended = end_stale_transactions(engine, idle_seconds)
+    except StoreError as exc:  # e.g. no PROCESS privilege on MariaDB
+        log.warning("cannot end the transactions a silent leader may hold: %s", exc)
+        return
+    if ended:
+        log.warning("ended database sessions %s, idle inside a transaction", ended)
 
 
 def record_server(engine: Engine, record: ServerRecord) -> None:

@@ -29,6 +29,7 @@ __all__ = ["CHANNEL", "LogListener", "supports_notify"]
 log = logging.getLogger(__name__)
 
 CHANNEL: Final = "dynamo_inventory_log"
+_LISTEN: Final = text("LISTEN dynamo_inventory_log")  # CHANNEL
 _WAIT_SECONDS: Final = 0.5
 """How long one wait for notifications lasts before the thread checks whether to stop."""
 
@@ -72,7 +73,7 @@ class LogListener:
     def _listen(self) -> None:
         conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         try:
-            conn.execute(text(f"LISTEN {CHANNEL}"))
+            conn.execute(_LISTEN)
             driver = conn.connection.driver_connection
             assert driver is not None
             self.connected.set()
