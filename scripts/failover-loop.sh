@@ -9,7 +9,7 @@ rounds=${1:-20}
 select=${2:-"killed or hung"}
 out=$(mktemp -d /tmp/dynamo-failover-loop.XXXXXX)
 for round in $(seq 1 "$rounds"); do
-  .venv/bin/pytest -W error -s -k "$select" \
+  .venv/bin/pytest -W error -s -k "$select" --basetemp="$out/tmp$round" \
     tests/integration/server/test_replication.py -rA >"$out/round$round.log" 2>&1
   echo "round $round: $(grep -Eo '^(PASSED|FAILED) [^ ]+' "$out/round$round.log" | sed -E 's/^(PASSED|FAILED) .*::/\1 /' | tr '\n' ' ')"
   grep -Eo 'b leads [0-9.]+ s after the leader (was killed|hung)' "$out/round$round.log" | sed 's/^/    /'

@@ -17,8 +17,8 @@ The life of a server (:class:`ServerNode`)::
   a follower takes over within a heartbeat. A leader that is alive for the database but has
   not heartbeated for ``silence_seconds`` (``failover_seconds`` less three heartbeats: hung,
   or cut off from the database on a half-open connection) has its lease session ended by a
-  follower, and with it every session idle inside a locking transaction for a heartbeat less
-  than that (a leader hung mid-write holds the ``leadership`` row its fence locked); the
+  follower, and with it every session idle inside a locking transaction for a heartbeat or
+  more (a leader hung mid-write holds the ``leadership`` row its fence locked); the
   follower then takes the lease, waiting for that row at most two heartbeats (it retries at
   the next heartbeat otherwise): the takeover fits in ``failover_seconds``.
 - A deposed leader refuses writes at once, stops the applications, gives up the lease and
@@ -343,12 +343,8 @@ class ServerNode:
                 leader.server,
                 now - self._seen_at,
             )
-            idle = self.settings.silence_seconds - self.settings.heartbeat_seconds
             await asyncio.to_thread(
-                end_silent_leader,
-                engine,
-                leader.db_session,
-                max(idle, self.settings.heartbeat_seconds),
+                end_silent_leader, engine, leader.db_session, self.settings.heartbeat_seconds
             )
         await self._try_lead()
 
