@@ -3,13 +3,16 @@ image a full load gives; a damaged, foreign or outdated checkpoint is refused.""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from contract.store.inventory_ops import DATASET, assert_same, base_ops
 from doubles import toy_compiler
+from dynamo.cli.main import app
 from dynamo.model import ChangeSet, DeleteDataset, UpsertDataset
 from dynamo.server.replication import LogFollower
 from dynamo.server.service import InventoryService
@@ -86,3 +89,19 @@ def test_a_truncated_or_foreign_checkpoint_is_refused(
             load_checkpoint(info.path, other.engine, partition_compiler=toy_compiler)
     finally:
         other.close()
+
+
+def test_the_cli_writes_a_checkpoint_a_server_can_load(
+    store: SqlInventoryStore, tmp_path: Path
+) -> None:
+    url = store.engine.url.render_as_string(hide_password=False)
+    result = CliRunner().invoke(app, ["db", "checkpoint", str(tmp_path), "--db", url, "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["seq"] == store.last_seq()
+    assert report["rows"]["block_replicas"] == 4
+    inventory, seq = load_checkpoint(
+        Path(report["path"]), store.engine, partition_compiler=toy_compiler
+    )
+    assert seq == store.last_seq()
+    assert_same(store, inventory)
