@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -215,3 +216,46 @@ async def test_a_release_is_given_as_cycle_major_minor_suffix(client: httpx.Asyn
     bad = await client.post("/api/v1/inject", json=body, headers=OPERATOR)
     assert bad.status_code == 400
     assert "software_version" in bad.json()["error"]["message"]
+
+
+def _new_dataset(n: int, site: str = "T2_US_MIT") -> dict[str, Any]:
+    name = f"/Concurrent/Inject{n}-v1/RAW"
+    block = {"name": f"b{n}", "files": [{"lfn": f"/store/concurrent/{n}.root", "size": n + 1}]}
+    return {
+        "datasets": [{"name": name, "blocks": [block]}],
+        "dataset_replicas": [{"dataset": name, "site": site, "group": "AnalysisOps"}],
+    }
+
+
+async def test_concurrent_injections_commit_together_and_an_invalid_one_fails_alone(
+    client: httpx.AsyncClient, service: InventoryService
+) -> None:
+    """Group commit through the route: every valid injection once, with its own seq; the two
+    that add files to one block are planned one after the other, so the block holds both."""
+    start = service.seq
+    groups: list[int] = []
+    write_group = service.store.write_group
+
+    def counted(entries: Any, inventory: Any) -> Any:
+        groups.append(len(entries))
+        return write_group(entries, inventory)
+
+    service.store.write_group = counted  # type: ignore[method-assign]
+    bodies = [_new_dataset(n) for n in range(24)]
+    bodies[7] = _new_dataset(7, site="T2_XX_Nowhere")
+    bodies[10:10] = [injection(range(3)), injection(range(3, 6))]
+    responses = await asyncio.gather(
+        *(client.post("/api/v1/inject", json=body, headers=OPERATOR) for body in bodies)
+    )
+    failed = [n for n, r in enumerate(responses) if r.status_code != 200]
+    assert failed == [7]
+    assert responses[7].status_code == 400
+    assert "T2_XX_Nowhere" in responses[7].json()["error"]["message"]
+    seqs = [s for r in responses if r.status_code == 200 for s in r.json()["log_seqs"]]
+    assert sorted(seqs) == [seq for seq, _ in service.store.read_log(start)]
+    assert len(set(seqs)) == len(bodies) - 1
+    assert len(groups) < len(bodies), groups  # transactions were shared
+    dataset = (await client.get(f"/api/v1/datasets/{NEW}")).json()
+    assert (dataset["size"], dataset["num_files"]) == (sum(1000 + n for n in range(6)), 6)
+    reloaded = InventoryService.load(service.store, partition_compiler=toy_compiler)
+    assert describe(reloaded.inventory) == describe(service.inventory)
