@@ -138,7 +138,7 @@ def plot_scaling(points: Sequence[Mapping[str, Any]], path: Path) -> Path:
         (p["objects"], p["load_rss_bytes"] / 2**30) for p in ordered if p.get("load_rss_bytes")
     ]
     if found:
-        memory.plot(*zip(*found, strict=True), "o-", label="server RSS after load")
+        memory.plot(*zip(*found, strict=True), "o-", label="RSS after load (the loading process)")
     extra = [
         (p["objects"], p["detox_extra_rss_bytes"] / 2**30)
         for p in ordered
