@@ -27,6 +27,7 @@ from dynamo.model import (
 )
 from dynamo.server.service import InventoryService
 from dynamo.store import SqlInventoryStore, migrate
+from dynamo.store.leadership import NotLeaderError, refuse_writes
 from dynamo.store.ports import GroupEntry, GroupOutcome
 
 SITE = "T2_CH_CERN"
@@ -192,3 +193,25 @@ def test_a_grouped_plan_never_reads_a_state_a_member_before_it_changed(
     assert len(counting.groups) < len(results)  # the independent plans shared transactions
     reloaded, _ = store.load()
     assert describe(reloaded) == describe(service.inventory)
+
+
+def test_a_refused_group_fails_every_member_without_retrying_them(
+    store: SqlInventoryStore,
+) -> None:
+    """The epoch fence refuses the transaction: all fail at once, nothing is written."""
+    inventory = Inventory()
+    seq = store.commit(ChangeSet.of([UpsertSite(name=SITE)]), inventory)
+    store.fence = refuse_writes
+    counting = CountingStore(store)
+    store.write_group = counting  # type: ignore[method-assign]
+    service = InventoryService(store, inventory, seq)
+
+    async def fire() -> list[Any]:
+        writes = [service.commit(_changeset(2 * n)) for n in range(10)]
+        return await asyncio.gather(*writes, return_exceptions=True)
+
+    results = asyncio.run(fire())
+    assert all(isinstance(r, NotLeaderError) for r in results), results
+    assert len(counting.groups) < 10  # no member was retried alone
+    assert store.last_seq() == seq
+    assert service.seq == seq
