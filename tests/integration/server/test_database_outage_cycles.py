@@ -1,9 +1,9 @@
 """The database refuses connections and drops the open ones (a TCP proxy in front of the real
-PostgreSQL, tests/faults.py) at random moments while the server runs Detox and Dealer cycles
-every second (the demo grid, built in PostgreSQL; one site above its high watermark, a job
-feed that gives the Dealer copies to place): no cycle is half-committed, and once the
-database is back the next scheduled Detox and Dealer runs succeed without help; a cycle whose
-commit an outage failed is marked abandoned when the server leads again.
+PostgreSQL or MariaDB, tests/faults.py) at random moments while the server runs Detox and
+Dealer cycles every second (the demo grid, built in that database; one site above its high
+watermark, a job feed that gives the Dealer copies to place): no cycle is half-committed, and
+once the database is back the next scheduled Detox and Dealer runs succeed without help; a
+cycle whose commit an outage failed is marked abandoned when the server leads again.
 
 A cycle committed with its work has its log entry and all of its queue rows (Detox: its
 deletions, each replica handed to the null group; Dealer: its transfer subscriptions and new
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
 from cycle_checks import (
     assert_dealer_consistent,
     assert_detox_consistent,
@@ -52,10 +53,11 @@ class _Layout(GridLayout):
         return self.url
 
 
+@pytest.mark.parametrize("backend", ["postgresql", "mysql"])
 def test_database_outages_mid_cycle_never_half_commit_and_the_next_runs_succeed(
-    database_url_factory: Callable[[str], str], tmp_path: Path
+    backend: str, database_url_factory: Callable[[str], str], tmp_path: Path
 ) -> None:
-    url = database_url_factory("postgresql")
+    url = database_url_factory(backend)
     real = make_url(url)
     grid = build_grid(_Layout(tmp_path / "grid", url=url), seed=7, with_files=False)
     engine = make_engine(url)
@@ -68,7 +70,9 @@ def test_database_outages_mid_cycle_never_half_commit_and_the_next_runs_succeed(
         consistency=NEVER, detox=(1.0, 0.5), dealer=(1.0, 0.7), fileops=NEVER, updater=NEVER
     )
     try:
-        with TcpProxy(real.host or "127.0.0.1", real.port or 5432) as proxy:
+        with TcpProxy(
+            real.host or "127.0.0.1", real.port or (5432 if backend == "postgresql" else 3306)
+        ) as proxy:
             through = real.set(host="127.0.0.1", port=proxy.port).render_as_string(False)
             layout = _Layout(tmp_path / "grid", url=through)
             config = write_config(layout, grid.sites, port=port, cadence=cadence).server
