@@ -4,7 +4,8 @@ Grammar (each segment of a path is checked on its own; nothing is decoded)::
 
     lfn      = "/store/user/" user "/" segment ("/" segment)*
     dataset  = "/" primary "/" user "-" label "/USER"
-    user     = [a-z0-9][a-z0-9_.-]{0,63}        (the caller's user name, from the directory)
+    user     = [a-z0-9][a-z0-9_.]{0,63}         (the caller's user name, from the directory;
+                                                no "-", which ends the user in a dataset name)
     segment  = [A-Za-z0-9_][A-Za-z0-9_.+-]{0,254}  (so never "", "." or "..")
     primary  = label = [A-Za-z0-9][A-Za-z0-9_.-]{0,99}
 
@@ -24,7 +25,7 @@ __all__ = ["NAMESPACE_ROOT", "UserDatasetName", "block_name", "lfn_owner", "pars
 
 NAMESPACE_ROOT = "/store/user/"
 MAX_LFN = 512
-_USER = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+_USER = re.compile(r"[a-z0-9][a-z0-9_.]{0,63}")
 _SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,254}")
 _LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
@@ -49,7 +50,10 @@ def lfn_owner(lfn: str) -> str:
         )
     user, *segments = lfn[len(NAMESPACE_ROOT) :].split("/")
     if not _USER.fullmatch(user):
-        raise UserDataNameError(f"{lfn!r}: {user!r} is not a user name")
+        raise UserDataNameError(
+            f"{lfn!r}: {user!r} is not a user-data owner (lower-case letters, digits, _ and .; "
+            "no '-', which separates the owner from the label in dataset names)"
+        )
     if not segments:
         raise UserDataNameError(f"{lfn!r} names the namespace, not a file in it")
     for segment in segments:

@@ -89,3 +89,10 @@ def test_other_dataset_names_are_not_user_datasets(name: str) -> None:
 
 def test_block_names_say_their_site() -> None:
     assert block_name("T2_US_MIT", 7) == "T2_US_MIT-0007"
+
+
+def test_a_user_name_with_a_dash_owns_no_namespace_so_dataset_names_stay_unambiguous() -> None:
+    with pytest.raises(UserDataNameError, match="no '-'"):
+        lfn_owner("/store/user/jean-luc/ntuple.root")
+    # "/P/jean-luc-skim/USER" would otherwise name jean's dataset "luc-skim" as well
+    assert parse_dataset("/SingleMuon/jean-luc-skim/USER").owner == "jean"
