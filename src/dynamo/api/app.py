@@ -100,7 +100,7 @@ def create_app(
     app.state.scheduler = scheduler
     app.state.node = node
     if node is not None:
-        app.middleware("http")(servers.follower_redirect)
+        app.add_middleware(servers.FollowerRedirect, node=node)
     app.state.popularity = popularity_store_for(service.store)  # access records, next to it
     store = service.store
     if userdata_service is None and isinstance(store, SqlInventoryStore):

@@ -1,26 +1,25 @@
 """GET /servers: every inventory server sharing the database, its role, log position and lag.
 
-Writes sent to a follower never reach a route: :func:`follower_redirect` answers them with a
+Writes sent to a follower never reach a route: :class:`FollowerRedirect` answers them with a
 307 redirect to the leader (a JSON error body says why), or 503 while no leader is known.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dynamo.api.deps import service_of
 from dynamo.api.errors import error_response
 from dynamo.server.leader import ServerNode
 from dynamo.server.service import InventoryService
 
-__all__ = ["follower_redirect", "router"]
+__all__ = ["FollowerRedirect", "router"]
 
 router = APIRouter(tags=["servers"])
 
@@ -79,28 +78,37 @@ async def get_servers(
     )
 
 
-async def follower_redirect(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    """Middleware: on a follower, send every write to the leader (307) or refuse it (503)."""
-    node = _node_of(request)
-    if request.method in _SAFE_METHODS or node is None or node.is_leader:
-        return await call_next(request)
-    leader = node.leader_url
-    if leader is None:
-        return error_response(
-            503,
-            "no_leader",
-            "this server is a follower and no leader is known right now; retry shortly",
-            headers={"Retry-After": "1"},
-        )
-    target = leader.rstrip("/") + request.url.path
-    if request.url.query:
-        target += "?" + request.url.query
-    return error_response(
-        307,
-        "not_leader",
-        f"this server is a follower: writes go to the leader at {leader}",
-        details={"leader": leader, "location": target},
-        headers={"Location": target},
-    )
+class FollowerRedirect:
+    """ASGI middleware: on a follower, send every write to the leader (307) or refuse it (503).
+
+    Plain ASGI rather than ``@app.middleware("http")``, which costs every request (reads
+    included) a task and a copy of the response stream."""
+
+    def __init__(self, app: ASGIApp, node: ServerNode) -> None:
+        self.app = app
+        self.node = node
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in _SAFE_METHODS or self.node.is_leader:
+            await self.app(scope, receive, send)
+            return
+        leader = self.node.leader_url
+        if leader is None:
+            response = error_response(
+                503,
+                "no_leader",
+                "this server is a follower and no leader is known right now; retry shortly",
+                headers={"Retry-After": "1"},
+            )
+        else:
+            target = leader.rstrip("/") + scope["path"]
+            if scope.get("query_string"):
+                target += "?" + scope["query_string"].decode("latin-1")
+            response = error_response(
+                307,
+                "not_leader",
+                f"this server is a follower: writes go to the leader at {leader}",
+                details={"leader": leader, "location": target},
+                headers={"Location": target},
+            )
+        await response(scope, receive, send)
