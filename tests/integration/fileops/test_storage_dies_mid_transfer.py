@@ -207,9 +207,11 @@ def _run(store: SqlInventoryStore, url: str, server: Server, role: str, tmp_path
             time.sleep(0.3)
         with store.engine.connect() as conn:
             failures = conn.execute(select(fileop_failures.c.subscription_id)).all()
-        # a dead destination fails the copy; from a source that is back in time XrdCl may
-        # resume the read by itself (the checksum still covers the whole file)
-        assert failures or role == "source", "no copy failed: was the server killed mid-copy?"
+        # A dead WebDAV destination fails the copy. XrdCl may instead recover by itself when
+        # the XRootD server is back in time: it reopens the file and resumes a read, or a
+        # write (XRD_RECOVERWRITES); the checksum still covers the whole file, and the copy
+        # was under way when the server died (waited for above). Seen once in a CI-like run.
+        assert failures or server.name == "xrootd", "no copy failed: was the server killed?"
         present = _files(destination)
         for i in range(FILES):
             assert (destination / _lfn(i).lstrip("/")).read_bytes() == _content(i)
