@@ -2,7 +2,8 @@
 # Set up a development environment in .venv: the dynamo package (editable) and its checks.
 # Idempotent; safe to run again. Needs python3.11+ on PATH.
 # As root (or with --system) it also installs the Debian packages the storage tests need
-# (XRootD server and client, gfal2 with its Python bindings, chromium for the page tests),
+# (XRootD server and client, gfal2 with its Python bindings, chromium for the page tests, curl
+# for the TLS tests),
 # skipping apt when all are there.
 # Otherwise it prints what is missing and goes on (those tests then fail, or skip for gfal2).
 set -euo pipefail
@@ -16,7 +17,7 @@ for arg in "$@"; do
 done
 
 debian_packages=(xrootd-server xrootd-server-plugins xrootd-client chromium memcached
-  python3-gfal2 gfal2-plugin-file gfal2-plugin-http gfal2-plugin-xrootd)
+  python3-gfal2 gfal2-plugin-file gfal2-plugin-http gfal2-plugin-xrootd curl)
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
   for package in "${debian_packages[@]}"; do
