@@ -3,7 +3,7 @@
 
 :func:`write_synced` applies a sync's :class:`UserChanges` and :class:`DemandChanges` inside
 the transaction of the inventory commit (a SideWrite): the ChangeSet, the users and the demand
-land together, or nothing does. The planner (``dynamo.sources.sidecar``)
+land together, or nothing does. The planner (``dynamo.sources.extras``)
 reads the current state with :func:`read_users` and :func:`read_queued_jobs`. Roles and
 targets are their names (``ROLE_NAMES``, ``TARGET_NAMES``); DNs are stored as given (the
 planner hands the slash form). Deleting a user is never done here: a sync only adds users and
