@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
@@ -153,7 +154,20 @@ class DatabaseLease:
         return True
 
     def release(self) -> None:
-        """Give the lease up (closing the session releases the lock)."""
+        """Give the lease up: unlock it, then close the session.
+
+        Closing alone would release it too, but only once the database has noticed the
+        disconnection; the explicit unlock makes the lease free when this returns.
+        """
+        conn = self._conn
+        if conn is not None:
+            with contextlib.suppress(SQLAlchemyError):  # a cut session has released it anyway
+                if self._engine.dialect.name == "postgresql":
+                    conn.execute(
+                        text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY}
+                    )
+                else:
+                    conn.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": _lock_name(conn)})
         self._drop(invalidate=True)
 
     def _drop(self, *, invalidate: bool) -> None:
@@ -289,16 +303,40 @@ def refuse_writes(conn: Connection) -> None:
     raise NotLeaderError("this server is not the leader; nothing was written")
 
 
-def terminate_session(engine: Engine, session: int) -> None:
-    """End the database session ``session`` (a leader that stopped heartbeating)."""
+_PG_SESSION: Final = text("SELECT 1 FROM pg_stat_activity WHERE pid = :session")
+_MARIADB_SESSION: Final = text("SELECT 1 FROM information_schema.PROCESSLIST WHERE ID = :session")
+
+
+def terminate_session(engine: Engine, session: int, *, wait_seconds: float = 5.0) -> None:
+    """End the database session ``session`` (a leader that stopped heartbeating).
+
+    Both databases end a session asynchronously: ``pg_terminate_backend`` only signals it,
+    and a MariaDB thread marked by ``KILL`` releases its named locks when it next looks at
+    the mark. So this waits, at most ``wait_seconds``, until the session is gone, and what
+    it held (the lease) is free when it returns.
+    """
+    is_postgres = engine.dialect.name == "postgresql"
     try:
         with engine.connect() as conn:
-            if engine.dialect.name == "postgresql":
+            if is_postgres:
                 conn.execute(
                     text("SELECT pg_terminate_backend(CAST(:pid AS INTEGER))"), {"pid": session}
                 )
             else:
                 conn.execute(text(f"KILL CONNECTION {int(session)}"))
+            conn.rollback()
+            query = _PG_SESSION if is_postgres else _MARIADB_SESSION
+            deadline = time.monotonic() + wait_seconds
+            while conn.execute(query, {"session": session}).first() is not None:
+                conn.rollback()  # a fresh snapshot of the activity views next time
+                if time.monotonic() >= deadline:
+                    log.warning(
+                        "database session %d still there %.0f s after ending it",
+                        session,
+                        wait_seconds,
+                    )
+                    return
+                time.sleep(0.02)
     except SQLAlchemyError as exc:
         raise StoreError(f"ending session {session} failed: {driver_message(exc)}") from exc
 
