@@ -5,10 +5,9 @@ directory of CSV files, all in the schema of ``docs/sources.md``, or
 ``rucio+http(s)://HOST:PORT`` a Rucio server (credentials from ``DYNAMO_RUCIO_*``, see
 :func:`dynamo.sources.open_source`). Without ``--since`` the
 sync is full (deletes by absence, within the sections the source provides); with it,
-incremental. The ChangeSet is committed whole, or not at all, with the users and the
-job-queue demand the source gives in the same transaction; conflicts are listed with
-their resolution. The accesses of a ``popularity`` section are recorded after the commit
-(not in a dry run).
+incremental. The ChangeSet is committed whole, or not at all, with the users, the
+job-queue demand and the popularity accesses the source gives in the same transaction;
+conflicts are listed with their resolution.
 
 `dynamo import rucio URL` is the same sync from a Rucio server, with its options spelled out.
 """
@@ -31,7 +30,6 @@ from dynamo.sources import (
     Source,
     SyncResult,
     open_source,
-    record_popularity,
     run_sync,
 )
 from dynamo.store import SqlInventoryStore
@@ -129,8 +127,6 @@ def _sync(
                     dry_run=dry_run,
                     default_group=group,
                 )
-                if not dry_run:
-                    record_popularity(store.engine, result.accesses)
             finally:
                 store.close()
         finally:

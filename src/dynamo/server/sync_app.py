@@ -3,9 +3,9 @@
 In the forked child it reads the source named by the ``source`` argument (an http(s) URL,
 a JSON file, a directory of CSV files or a Rucio server, ``docs/sources.md``), plans
 against the frozen inventory and returns the one ChangeSet, which the server commits whole,
-with the users and job-queue demand the source gave as a record the server's record sink
-writes in the same transaction; the conflicts and their resolutions are in the run's
-summary and log. Arguments::
+with the users, job-queue demand and popularity accesses the source gave as a record the
+server's record sink writes in the same transaction; the conflicts and their resolutions are
+in the run's summary and log. Arguments::
 
     source          URL, file or directory (required)
     since           incremental: changes since this epoch time
@@ -30,7 +30,7 @@ from sqlalchemy import Engine
 
 from dynamo.errors import ConfigurationError
 from dynamo.server.applications import AppContext, AppResult
-from dynamo.sources import SyncResult, open_source, plan_from_source, record_popularity
+from dynamo.sources import SyncResult, open_source, plan_from_source
 from dynamo.store import SqlInventoryStore
 
 __all__ = ["SyncApp"]
@@ -64,8 +64,6 @@ class SyncApp:
                 store=catalog,
                 default_group=None if group is None else str(group),
             )
-            if not dry_run:
-                record_popularity(engine, extras.accesses)
         finally:
             engine.dispose()
             source.close()

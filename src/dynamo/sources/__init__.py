@@ -5,7 +5,7 @@ ChangeSet against the inventory with :func:`plan_sync` (pure; conflicts reported
 resolution) and commits it whole through the store. Adapters: :class:`MemorySource` (tests,
 dry runs), :class:`JsonFileSource`, :class:`CsvSource` and :class:`HttpJsonSource` (the
 schema of ``docs/sources.md``), :class:`RucioSource`. Users and job-queue demand are planned
-by :mod:`.extras` and written in the commit's transaction.
+by :mod:`.extras` and written in the commit's transaction, with the popularity accesses.
 """
 
 from dynamo.sources.adapters import HttpJsonSource, JsonFileSource, open_source
@@ -40,7 +40,7 @@ from dynamo.sources.records import (
 )
 from dynamo.sources.rucio import RucioSource, block_name_of
 from dynamo.sources.schema import SourceError, SourceFormatError, parse_document
-from dynamo.sources.service import SyncResult, plan_from_source, record_popularity, run_sync
+from dynamo.sources.service import SyncResult, plan_from_source, run_sync
 
 __all__ = [
     "CSV_COLUMNS",
@@ -84,6 +84,5 @@ __all__ = [
     "plan_sync",
     "plan_users",
     "read_snapshot",
-    "record_popularity",
     "run_sync",
 ]

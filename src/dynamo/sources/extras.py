@@ -1,5 +1,8 @@
 """The sections a sync writes besides the inventory: users, job-queue demand, popularity.
 
+All three are written inside the inventory commit's transaction (:meth:`ExtraPlan.side_write`),
+so a sync lands whole or not at all.
+
 Pure planning against what the store holds (``dynamo.store.synced``); conflicts reported with
 their resolution (``docs/sources.md``, "Users and demand"):
 
@@ -13,17 +16,22 @@ their resolution (``docs/sources.md``, "Users and demand"):
 - demand rows of a dataset neither the inventory nor the snapshot knows are skipped
   (``unknown_dataset``); a full (or whole) read replaces the stored demand, an incremental
   one upserts its rows by (dataset, queued); rows of one key are summed.
+- popularity entries are checked as the store's access records (a day at 00:00 UTC, counts
+  not negative, names the columns hold): one that is not refuses the read whole
+  (SourceFormatError), before anything is written. They are upserted by (dataset, site, day).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from dynamo.model import Inventory
 from dynamo.sources.diff import Conflict
 from dynamo.sources.records import Snapshot, SourceAccess
+from dynamo.sources.schema import SourceFormatError
+from dynamo.store.popularity import AccessRecord, AccessRecordError
 from dynamo.store.ports import SideWrite
 from dynamo.store.synced import (
     DemandChanges,
@@ -33,30 +41,32 @@ from dynamo.store.synced import (
     write_synced,
 )
 
-__all__ = ["ExtraPlan", "plan_demand", "plan_extras", "plan_users"]
+__all__ = ["ExtraPlan", "access_records", "plan_demand", "plan_extras", "plan_users"]
 
 
 @dataclass(frozen=True, slots=True)
 class ExtraPlan:
     """What a sync writes besides the inventory's ChangeSet (None: the section is absent)."""
 
-    accesses: tuple[SourceAccess, ...] = ()
+    accesses: tuple[AccessRecord, ...] = ()
     users: UserChanges | None = None
     demand: DemandChanges | None = None
     conflicts: tuple[Conflict, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.users) or self.demand is not None
+        return bool(self.users) or self.demand is not None or bool(self.accesses)
 
     def side_write(self, now: int) -> SideWrite | None:
         """The writes to make inside the inventory commit's transaction (None: nothing)."""
         if not self:
             return None
-        return lambda conn, _seq: write_synced(conn, self.users, self.demand, now=now)
+        return lambda conn, _seq: write_synced(
+            conn, self.users, self.demand, now=now, accesses=self.accesses
+        )
 
     def record(self) -> dict[str, Any] | None:
         """The same as a JSON-able record (a scheduled run's result; None: nothing)."""
-        return synced_record(self.users, self.demand) if self else None
+        return synced_record(self.users, self.demand, self.accesses) if self else None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"accesses_read": len(self.accesses)}
@@ -78,10 +88,23 @@ def plan_extras(
     *,
     full: bool,
 ) -> ExtraPlan:
-    """Users and demand of ``snapshot`` against the store; the accesses as read."""
+    """Users and demand of ``snapshot`` against the store; the accesses as records."""
     users, user_conflicts = plan_users(stored_users, snapshot, full=full)
     demand, demand_conflicts = plan_demand(inventory, snapshot, full=full)
-    return ExtraPlan(snapshot.accesses, users, demand, user_conflicts + demand_conflicts)
+    accesses = access_records(snapshot.accesses)
+    return ExtraPlan(accesses, users, demand, user_conflicts + demand_conflicts)
+
+
+def access_records(accesses: Sequence[SourceAccess]) -> tuple[AccessRecord, ...]:
+    """The store's records of a popularity section; SourceFormatError naming the first entry
+    the store cannot hold (nothing of the sync is written then)."""
+    records = []
+    for index, access in enumerate(accesses):
+        try:
+            records.append(AccessRecord(access.dataset, access.site, access.day, access.accesses))
+        except AccessRecordError as exc:
+            raise SourceFormatError(f"popularity[{index}]: {exc}") from exc
+    return tuple(records)
 
 
 def plan_users(

@@ -1,17 +1,15 @@
 """One sync: read the source, plan against the inventory, commit the ChangeSet whole.
 
 The store's commit validates and persists the ChangeSet in one transaction before applying
-it, and the users and job-queue demand the source gave are written inside that same
-transaction (:meth:`ExtraPlan.side_write`), so a sync either lands entirely or not at all (a
-rejected plan raises and changes nothing). ``dry_run`` plans and reports without committing.
-The accesses of a ``popularity`` section are recorded apart (:func:`record_popularity`,
-idempotent upserts).
+it, and the users, job-queue demand and popularity accesses the source gave are written
+inside that same transaction (:meth:`ExtraPlan.side_write`), so a sync either lands entirely
+or not at all (a rejected plan or a failed write raises and changes nothing). ``dry_run``
+plans and reports without committing.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,11 +19,10 @@ from dynamo.model import Inventory
 from dynamo.sources.diff import SyncPlan, plan_sync
 from dynamo.sources.extras import ExtraPlan, plan_extras
 from dynamo.sources.ports import Source, read_snapshot
-from dynamo.sources.records import SourceAccess
-from dynamo.store import AccessRecord, InventoryStore, record_accesses
+from dynamo.store import AccessRecord, InventoryStore
 from dynamo.store.synced import read_users
 
-__all__ = ["SyncResult", "plan_from_source", "record_popularity", "run_sync"]
+__all__ = ["SyncResult", "plan_from_source", "run_sync"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +36,7 @@ class SyncResult:
     extras: ExtraPlan
 
     @property
-    def accesses(self) -> tuple[SourceAccess, ...]:
+    def accesses(self) -> tuple[AccessRecord, ...]:
         return self.extras.accesses
 
     def to_json(self) -> dict[str, Any]:
@@ -95,14 +92,3 @@ def run_sync(
         seq = store.commit(plan.changeset, inventory, also=also)
         seq = seq if plan.changeset else None
     return SyncResult(source.name, plan, since, seq, extras)
-
-
-def record_popularity(engine: Engine, accesses: Iterable[SourceAccess]) -> int:
-    """Store the accesses a source reported (upserts by dataset, site and day, so a re-read
-    day replaces its counts); returns how many. Separate from the inventory's ChangeSet: the
-    popularity table is not part of the inventory, and re-recording is harmless."""
-    records = [
-        AccessRecord(dataset=a.dataset, site=a.site, day=a.day, num_accesses=a.accesses)
-        for a in accesses
-    ]
-    return record_accesses(engine, records) if records else 0

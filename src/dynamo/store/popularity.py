@@ -11,6 +11,7 @@ The :class:`PopularityStore` port has two implementations that pass one contract
 :class:`MemoryPopularityStore`. The SQL functions are also usable on a bare engine::
 
     record_accesses(engine, records)             upsert, one transaction; returns the count
+    write_accesses(connection, records)          the same in the caller's transaction
     dataset_access_summary(engine, since=day)    (dataset, last day, total) per dataset, streamed
     site_accesses(engine, dataset, since=day)    per-site totals of one dataset
     prune_accesses(engine, before=day)           delete older days; returns the count
@@ -47,6 +48,7 @@ __all__ = [
     "prune_accesses",
     "record_accesses",
     "site_accesses",
+    "write_accesses",
 ]
 
 DAY: Final = 86_400
@@ -273,25 +275,37 @@ def record_accesses(
     and one ``INSERT ... ON CONFLICT`` per chunk, SQLite and MariaDB by their dialect's upsert
     with executemany. StoreError (nothing written) when the database fails.
     """
-    total = 0
     try:
         with engine.connect() as conn:
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
             with conn.begin():
-                copy = conn.dialect.name == "postgresql"
-                if copy:
-                    _create_staging(conn)
-                for batch in chunks(records, ROW_CHUNK):
-                    latest = {record.key: record for record in batch}
-                    if copy:
-                        _copy_upsert(conn, latest.values())
-                    else:
-                        _upsert(conn, latest.values())
-                    total += len(batch)
-                    if on_progress is not None:
-                        on_progress(len(batch))
+                return write_accesses(conn, records, on_progress=on_progress)
     except SQLAlchemyError as exc:
         raise StoreError(f"storing access records failed, nothing was written: {exc}") from exc
+
+
+def write_accesses(
+    conn: Connection,
+    records: Iterable[AccessRecord],
+    *,
+    on_progress: RecordProgress | None = None,
+) -> int:
+    """:func:`record_accesses` on ``conn``, inside the caller's transaction (a sync's: the
+    inventory commit's, ``dynamo.store.synced``); returns how many. May be called more than
+    once in one transaction. SQLAlchemyError on a database failure (the caller rolls back)."""
+    total = 0
+    copy = conn.dialect.name == "postgresql"
+    if copy:
+        _create_staging(conn)
+    for batch in chunks(records, ROW_CHUNK):
+        latest = {record.key: record for record in batch}
+        if copy:
+            _copy_upsert(conn, latest.values())
+        else:
+            _upsert(conn, latest.values())
+        total += len(batch)
+        if on_progress is not None:
+            on_progress(len(batch))
     return total
 
 
@@ -316,7 +330,8 @@ _BACKSLASH, _ESCAPED = "\\", "\\\\"
 def _create_staging(conn: Connection) -> None:
     conn.execute(
         text(
-            f"CREATE TEMPORARY TABLE {_STAGING} (dataset VARCHAR({DATASET_LENGTH}) NOT NULL, "
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGING} "
+            f"(dataset VARCHAR({DATASET_LENGTH}) NOT NULL, "
             f"site VARCHAR({SITE_LENGTH}) NOT NULL, day BIGINT NOT NULL, "
             "num_accesses BIGINT NOT NULL, cpu_hours DOUBLE PRECISION NOT NULL) ON COMMIT DROP"
         )

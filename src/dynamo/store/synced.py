@@ -1,18 +1,19 @@
 """The tables a source sync writes besides the inventory: users and their grants (``users``,
-``user_roles``) and the job-queue demand (``queued_jobs``).
+``user_roles``), the job-queue demand (``queued_jobs``) and the accesses of its popularity
+section (``popularity_accesses``).
 
-:func:`write_synced` applies a sync's :class:`UserChanges` and :class:`DemandChanges` inside
-the transaction of the inventory commit (a SideWrite): the ChangeSet, the users and the demand
-land together, or nothing does. The planner (``dynamo.sources.extras``)
-reads the current state with :func:`read_users` and :func:`read_queued_jobs`. Roles and
-targets are their names (``ROLE_NAMES``, ``TARGET_NAMES``); DNs are stored as given (the
-planner hands the slash form). Deleting a user is never done here: a sync only adds users and
-changes their grants.
+:func:`write_synced` applies a sync's :class:`UserChanges`, :class:`DemandChanges` and access
+records inside the transaction of the inventory commit (a SideWrite): the ChangeSet, the
+users, the demand and the popularity land together, or nothing does. The planner
+(``dynamo.sources.extras``) reads the current state with :func:`read_users` and
+:func:`read_queued_jobs`. Roles and targets are their names (``ROLE_NAMES``,
+``TARGET_NAMES``); DNs are stored as given (the planner hands the slash form). Deleting a
+user is never done here: a sync only adds users and changes their grants.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -21,6 +22,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from dynamo.errors import StoreError
+from dynamo.store.popularity import AccessRecord, write_accesses
 from dynamo.store.schema.auth import user_roles, users
 from dynamo.store.schema.dealer import queued_jobs
 from dynamo.store.sqlops import chunks
@@ -102,19 +104,34 @@ def read_queued_jobs(engine: Engine, now: int) -> list[tuple[str, int, int]]:
 
 
 def write_synced(
-    conn: Connection, users_: UserChanges | None, demand: DemandChanges | None, *, now: int
+    conn: Connection,
+    users_: UserChanges | None,
+    demand: DemandChanges | None,
+    *,
+    now: int,
+    accesses: Sequence[AccessRecord] = (),
 ) -> None:
-    """Apply both on ``conn``, inside the caller's transaction (the inventory commit's: a
-    :data:`~dynamo.store.ports.SideWrite`); ``now`` is the new users' creation time."""
+    """Apply all three on ``conn``, inside the caller's transaction (the inventory commit's:
+    a :data:`~dynamo.store.ports.SideWrite`); ``now`` is the new users' creation time. The
+    accesses are upserted by (dataset, site, day), as ``record_accesses`` does."""
     if users_:
         _write_users(conn, users_, now)
     if demand is not None:
         _write_demand(conn, demand)
+    if accesses:
+        write_accesses(conn, accesses)
 
 
-def synced_record(users_: UserChanges | None, demand: DemandChanges | None) -> dict[str, Any]:
-    """Both as one JSON-able record (a scheduled sync's result, written by the record sink)."""
+def synced_record(
+    users_: UserChanges | None,
+    demand: DemandChanges | None,
+    accesses: Sequence[AccessRecord] = (),
+) -> dict[str, Any]:
+    """All three as one JSON-able record (a scheduled sync's result, written by the record
+    sink)."""
     record: dict[str, Any] = {"kind": SYNC_RECORD}
+    if accesses:
+        record["popularity"] = [[a.dataset, a.site, a.day, a.num_accesses] for a in accesses]
     if users_ is not None:
         record["users"] = {
             "add": [list(a) for a in users_.add],
@@ -144,7 +161,11 @@ def write_synced_records(conn: Connection, records: Iterable[dict[str, Any]], no
                 rows=tuple((str(d), int(q), int(j)) for d, q, j in wanted["rows"]),
                 replace=bool(wanted["replace"]),
             )
-        write_synced(conn, changes, demand, now=now)
+        accesses = [
+            AccessRecord(str(d), str(s), int(day), int(n))
+            for d, s, day, n in record.get("popularity", ())
+        ]
+        write_synced(conn, changes, demand, now=now, accesses=accesses)
 
 
 def _write_users(conn: Connection, changes: UserChanges, now: int) -> None:

@@ -1,6 +1,6 @@
 """The scheduled ``sync`` application: registered by the server, run in a forked child, its
-ChangeSet committed whole by the server with the users and demand (a record written in the
-same transaction), its conflicts in the run's summary."""
+ChangeSet committed whole by the server with the users, demand and popularity (a record
+written in the same transaction), its conflicts in the run's summary."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from dynamo.policy import partition_compiler
 from dynamo.server.schedconfig import SchedulerConfig
 from dynamo.server.scheduler import build_scheduler
 from dynamo.server.service import InventoryService
-from dynamo.store import SqlInventoryStore
+from dynamo.store import SqlInventoryStore, dataset_access_summary
 from dynamo.store.appruns import RunStatus
 from integration.server.sched_support import finished
 from integration.sources.conftest import AS_OF, JDOE, NAMES, Upstream
@@ -47,6 +47,8 @@ async def test_the_server_runs_a_full_then_a_windowed_sync_from_an_http_source(
         directory = SqlUserDirectory(store.engine, ttl=0)
         assert directory.principal_for(JDOE).grants == {(Role.OPERATOR, Target.INVENTORY)}
         assert [j.jobs for j in SqlJobQueue(store.engine).queued_jobs(AS_OF)] == [30]
+        summary = dataset_access_summary(store.engine, since=0)
+        assert {name: total for name, _last, total in summary} == {NAMES[0]: 7, NAMES[1]: 3}
         state.doc["deleted"] = {"datasets": [NAMES[2]]}
         delta = await finished(
             scheduler,

@@ -1,16 +1,21 @@
-"""The user and demand rules of a sync (dynamo.sources.extras), and the planner's
+"""The user, demand and popularity rules of a sync (dynamo.sources.extras), and the planner's
 ``dataset_names`` (an incremental read that still lists every dataset upstream)."""
 
 from __future__ import annotations
+
+import pytest
 
 from dynamo.api.security import Role, Target
 from dynamo.model import Inventory
 from dynamo.sources import (
     Snapshot,
+    SourceAccess,
     SourceDataset,
     SourceDemand,
+    SourceFormatError,
     SourceUser,
     plan_demand,
+    plan_extras,
     plan_sync,
     plan_users,
 )
@@ -110,3 +115,19 @@ def test_an_incremental_read_with_every_name_deletes_the_datasets_gone_upstream(
     assert [op.kind for op in plan.changeset.ops] == ["delete_dataset"]
     assert plan.to_json()["mode"] == "incremental"
     assert plan.to_json()["whole_sections"] == []
+
+
+def test_popularity_is_planned_as_the_stores_records_and_a_bad_entry_refuses_the_read() -> None:
+    day = 1_699_920_000
+    good = SourceAccess(dataset="/A/B/C", site="T2_US_MIT", day=day, accesses=7)
+    snapshot = Snapshot(sections=frozenset({"popularity"}), accesses=(good,))
+    plan = plan_extras(Inventory(), snapshot, {}, full=True)
+    assert plan  # accesses alone are something to write (in the commit's transaction)
+    assert [(a.dataset, a.site, a.day, a.num_accesses) for a in plan.accesses] == [
+        ("/A/B/C", "T2_US_MIT", day, 7)
+    ]
+    assert plan.record() == {"kind": "sync", "popularity": [["/A/B/C", "T2_US_MIT", day, 7]]}
+    noon = SourceAccess(dataset="/A/B/C", site="T2_US_MIT", day=day + 43_200, accesses=1)
+    bad = Snapshot(sections=frozenset({"popularity"}), accesses=(good, noon))
+    with pytest.raises(SourceFormatError, match=r"popularity\[1\]: day: .* not a UTC midnight"):
+        plan_extras(Inventory(), bad, {}, full=True)
