@@ -12,11 +12,13 @@ Mapping (``docs/sources.md``, "Rucio"; RSEs and accounts in :mod:`.rucio_map`):
 - an account with an X509 identity is a user (its grants left to Dynamo).
 - groups, popularity, demand: none (sections absent).
 
-Rucio has no change feed over REST. An incremental read (``since``) lists every dataset's
-name (one request per scope) but reads the metadata and files only of the datasets created
-since then (``created_after``); sites, users and replicas are read whole every time
-(``Snapshot.whole``), so the sync deletes by absence there, and datasets gone from the name
-list are deleted upstream (``Snapshot.dataset_names``).
+Datasets are read 100 per request: their ``open`` flags by ``POST /dids/bulkmeta``, their
+files by ``POST /dids/bulkfiles`` (each file names its dataset), their file replicas by
+``POST /replicas/list``. Rucio has no change feed over REST. An incremental read (``since``)
+lists every dataset's name (one request per scope) but reads the metadata and files only of
+the datasets created since then (``created_after``); sites, users and replicas are read
+whole every time (``Snapshot.whole``), so the sync deletes by absence there, and datasets
+gone from the name list are deleted upstream (``Snapshot.dataset_names``).
 """
 
 from __future__ import annotations
@@ -43,8 +45,9 @@ from dynamo.sources.schema import SourceError
 __all__ = ["RucioSource", "block_name_of"]
 
 _NAMESPACE: Final = uuid.UUID("8f1c7a52-3f4e-5b8a-9d6e-2a7c1b0e4d93")
-REPLICA_BATCH: Final = 100
-"""Datasets whose file replicas one ``POST /replicas/list`` asks."""
+BATCH: Final = 100
+"""Datasets one ``POST`` asks about (``/dids/bulkmeta``, ``/dids/bulkfiles``,
+``/replicas/list``)."""
 
 
 def block_name_of(did: str) -> str:
@@ -184,27 +187,48 @@ class RucioSource:
             )
         return self._datasets[since]
 
+    def _batches(self, since: int | None = None) -> Iterator[tuple[list[str], dict[str, Any]]]:
+        """The datasets of :meth:`_dataset_dids`, :data:`BATCH` at a time: their names
+        (``scope:name``) and the ``dids`` body that asks about them."""
+        dids = self._dataset_dids(since)
+        for start in range(0, len(dids), BATCH):
+            batch = dids[start : start + BATCH]
+            body = {"dids": [{"scope": scope, "name": name} for scope, name in batch]}
+            yield [f"{scope}:{name}" for scope, name in batch], body
+
     def catalog(self, since: int | None) -> Snapshot:
+        """The datasets with their files, :data:`BATCH` datasets per ``POST /dids/bulkmeta``
+        (the ``open`` flags) and per ``POST /dids/bulkfiles`` (the files, each naming its
+        dataset). A dataset gone between the listing and the batch's metadata is left out."""
         datasets = []
-        for scope, name in self._dataset_dids(since):
-            did = f"{scope}:{name}"
-            [meta] = list(self._items(f"/dids/{scope}/{name}"))
-            files = tuple(
-                SourceFile(
-                    lfn=f"{f['scope']}:{f['name']}",
-                    size=int(f["bytes"] or 0),
-                    adler32=str(f.get("adler32") or ""),
+        for batch, body in self._batches(since):
+            is_open = {
+                f"{meta['scope']}:{meta['name']}": bool(meta.get("is_open", False))
+                for meta in self._items("/dids/bulkmeta", body)
+            }
+            files: dict[str, list[SourceFile]] = {did: [] for did in batch}
+            for f in self._items("/dids/bulkfiles", body):
+                found = files.get(f"{f['parent_scope']}:{f['parent_name']}")
+                if found is not None:
+                    found.append(
+                        SourceFile(
+                            lfn=f"{f['scope']}:{f['name']}",
+                            size=int(f["bytes"] or 0),
+                            adler32=str(f.get("adler32") or ""),
+                        )
+                    )
+            for did in batch:
+                if did not in is_open:
+                    continue
+                content = tuple(sorted(files[did], key=lambda f: f.lfn))
+                block = SourceBlock(
+                    name=block_name_of(did),
+                    size=sum(f.size for f in content),
+                    num_files=len(content),
+                    is_open=is_open[did],
+                    files=content,
                 )
-                for f in self._items(f"/dids/{scope}/{name}/files")
-            )
-            block = SourceBlock(
-                name=block_name_of(did),
-                size=sum(f.size for f in files),
-                num_files=len(files),
-                is_open=bool(meta.get("open", False)),
-                files=files,
-            )
-            datasets.append(SourceDataset(name=did, is_open=block.is_open, blocks=(block,)))
+                datasets.append(SourceDataset(name=did, is_open=block.is_open, blocks=(block,)))
         if since is None:
             return _whole("datasets", datasets=tuple(datasets))
         names = frozenset(f"{scope}:{name}" for scope, name in self._dataset_dids())
@@ -213,19 +237,13 @@ class RucioSource:
         )
 
     def replicas(self, since: int | None) -> Snapshot:
-        """Every dataset's file replicas, :data:`REPLICA_BATCH` datasets per request
+        """Every dataset's file replicas, :data:`BATCH` datasets per request
         (``POST /replicas/list`` with ``resolve_parents``: each file names its datasets)."""
         replicas = []
-        dids = self._dataset_dids()
-        for start in range(0, len(dids), REPLICA_BATCH):
-            batch = [f"{scope}:{name}" for scope, name in dids[start : start + REPLICA_BATCH]]
+        for batch, body in self._batches():
             totals = {did: [0, 0] for did in batch}  # files, bytes
             present: dict[tuple[str, str], list[int]] = {}  # (did, rse) -> files, bytes
-            body = {
-                "dids": [dict(zip(("scope", "name"), d.split(":", 1), strict=True)) for d in batch],
-                "resolve_parents": True,
-            }
-            for file in self._items("/replicas/list", body):
+            for file in self._items("/replicas/list", {**body, "resolve_parents": True}):
                 size = int(file.get("bytes") or 0)
                 available = [r for r, s in (file.get("states") or {}).items() if s == "AVAILABLE"]
                 for did in set(file.get("parents") or ()) & totals.keys():

@@ -77,11 +77,13 @@ def rucio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RucioPeer,
 
 
 def describe(base: str, headers: dict[str, str]) -> None:
-    """RSE limits, usage and attributes, two more RSEs, and an account with an X509 DN."""
+    """RSE limits, usage and attributes, two more RSEs, an account with an X509 DN, and
+    ds_000001 closed (the others stay open)."""
     puts = [
         ("/rses/T2_US_MIT/limits", {"name": "MaxSpaceAvailable", "value": 2 * TB}),
         ("/rses/T2_US_MIT/limits", {"name": "MinFreeSpace", "value": TB // 2}),
         ("/rses/T2_CH_CERN/usage", {"source": "storage", "used": 300 * GB, "free": 700 * GB}),
+        ("/dids/cms/ds_000001/status", {"open": False}),
     ]
     posts = [
         ("/rses/T1_US_FNAL_MSS", {"rse_type": "TAPE", "availability_write": False}),
@@ -199,6 +201,7 @@ def check_import(db: str) -> None:
         StorageType.MSS,
     )
     assert sites["T2_XX_OLD"].status is SiteStatus.MORGUE
+    assert [inventory.datasets[did(i)].is_open for i in range(3)] == [True, False, True]
     store = SqlInventoryStore.open(db)
     try:
         block = inventory.find_block(did(0), block_name_of(did(0)))
@@ -255,10 +258,23 @@ def test_a_rucio_instance_is_imported_synced_and_cleaned_by_a_detox_dry_run(
     source = RucioSource(base, scopes=("cms",), username=user, password=password)
     try:
         catalog = source.catalog(since)  # the cheap read: only what was created since
-        assert [d.name for d in catalog.datasets] == [did(9)]
+        assert [(d.name, d.is_open) for d in catalog.datasets] == [(did(9), True)]
         assert catalog.dataset_names == {did(0), did(1), did(2), did(9)}
     finally:
         source.close()
+    asked: list[str] = []
+    client = httpx.Client(timeout=60, event_hooks={"request": [lambda r: asked.append(r.url.path)]})
+    source = RucioSource(base, scopes=("cms",), username=user, password=password, client=client)
+    try:
+        whole = source.catalog(None) + source.replicas(None)
+    finally:
+        source.close()
+    assert len(whole.datasets) == 4
+    assert len(whole.replicas) == len(SYNCED)
+    # a login, the names, then one request per 100 datasets for the open flags, the files
+    # and the replicas
+    bulk = ["/dids/bulkmeta", "/dids/bulkfiles", "/replicas/list"]
+    assert asked == ["/auth/userpass", "/dids/cms/dids/search", *bulk]
     for db in dbs.values():
         second = sync(base, db, "--since", str(since))
         assert second["mode"] == "incremental"
