@@ -29,6 +29,7 @@ from dynamo.sources import (
     RucioSource,
     Source,
     SyncResult,
+    account_quotas_of,
     open_source,
     run_sync,
 )
@@ -86,21 +87,34 @@ def import_rucio(
             help="The partition whose quota at each site is the RSE's capacity.",
         ),
     ] = None,
+    account_quota: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="PARTITION=ACCOUNT: the partition's quota at each site is the account's "
+            "local limit at the RSE (repeat). Default: DYNAMO_RUCIO_ACCOUNT_QUOTAS.",
+        ),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Plan and report; commit nothing.")
     ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Import (or re-sync) RSEs, accounts, datasets, files and replicas of a Rucio server."""
-    adapter = RucioSource(
-        url,
-        scopes=tuple(scope or ()),
-        token=token,
-        account=account,
-        username=username,
-        password=password,
-        quota_partition=quota_partition,
-    )
+    if account_quota is None:
+        account_quota = os.environ.get("DYNAMO_RUCIO_ACCOUNT_QUOTAS", "").split(",")
+    try:
+        adapter = RucioSource(
+            url,
+            scopes=tuple(scope or ()),
+            token=token,
+            account=account,
+            username=username,
+            password=password,
+            quota_partition=quota_partition,
+            account_quotas=account_quotas_of(p for p in account_quota if p.strip()),
+        )
+    except DynamoError as exc:
+        fail(exc)
     _sync(adapter, db, since=None, group=group, dry_run=dry_run, json_output=json_output)
 
 

@@ -38,7 +38,7 @@ from dynamo.sources.records import (
     SourceSite,
     SourceUser,
 )
-from dynamo.sources.rucio import RucioSource, block_name_of
+from dynamo.sources.rucio import RucioSource, account_quotas_of, block_name_of
 from dynamo.sources.schema import SourceError, SourceFormatError, parse_document
 from dynamo.sources.service import SyncResult, plan_from_source, run_sync
 
@@ -75,6 +75,7 @@ __all__ = [
     "SyncPlan",
     "SyncResult",
     "UserSource",
+    "account_quotas_of",
     "block_name_of",
     "open_source",
     "parse_document",

@@ -20,7 +20,7 @@ import orjson
 from dynamo.sources.csvfiles import CsvSource
 from dynamo.sources.document import DocumentSource
 from dynamo.sources.records import Snapshot
-from dynamo.sources.rucio import RucioSource
+from dynamo.sources.rucio import RucioSource, account_quotas_of
 from dynamo.sources.schema import SourceError, SourceFormatError, parse_document
 
 __all__ = ["HttpJsonSource", "JsonFileSource", "open_source"]
@@ -101,8 +101,10 @@ def open_source(
     """The adapter for ``spec``: ``rucio+http(s)://`` a Rucio server (credentials from ``env``:
     ``DYNAMO_RUCIO_TOKEN``, or ``DYNAMO_RUCIO_ACCOUNT`` (default root), ``_USERNAME`` and
     ``_PASSWORD``; scopes from ``DYNAMO_RUCIO_SCOPES``, comma-separated, default all; the
-    partition RSE capacities are the quota of from ``DYNAMO_RUCIO_QUOTA_PARTITION``), an
-    http(s) URL of a JSON source, a directory of CSV files, else a JSON file path."""
+    partition RSE capacities are the quota of from ``DYNAMO_RUCIO_QUOTA_PARTITION``; the
+    partitions whose quotas are accounts' local limits from ``DYNAMO_RUCIO_ACCOUNT_QUOTAS``,
+    comma-separated ``PARTITION=ACCOUNT``), an http(s) URL of a JSON source, a directory of
+    CSV files, else a JSON file path."""
     if spec.startswith(("rucio+http://", "rucio+https://")):
         found = env or {}
         scopes = found.get("DYNAMO_RUCIO_SCOPES", "")
@@ -114,6 +116,9 @@ def open_source(
             username=found.get("DYNAMO_RUCIO_USERNAME"),
             password=found.get("DYNAMO_RUCIO_PASSWORD"),
             quota_partition=found.get("DYNAMO_RUCIO_QUOTA_PARTITION") or None,
+            account_quotas=account_quotas_of(
+                p for p in found.get("DYNAMO_RUCIO_ACCOUNT_QUOTAS", "").split(",") if p.strip()
+            ),
         )
     if spec.startswith(("http://", "https://")):
         return HttpJsonSource(spec)

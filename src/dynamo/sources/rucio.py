@@ -3,7 +3,8 @@
 Mapping (``docs/sources.md``, "Rucio"; RSEs and accounts in :mod:`.rucio_map`):
 
 - an RSE is a site of the same name, with its storage type, status, endpoint and (with a
-  quota partition) quota from its attributes, usage and limits; deleted RSEs are left out.
+  quota partition) quota from its attributes, usage and limits, and (with account quotas)
+  the quotas of the accounts' local limits; deleted RSEs are left out.
 - a Rucio dataset ``scope:name`` is a Dynamo dataset of that name with one block, named by a
   UUID5 of the DID, holding the dataset's files; ``open`` is carried.
 - the file replicas of a dataset at an RSE are one block replica there: complete when every
@@ -23,14 +24,16 @@ gone from the name list are deleted upstream (``Snapshot.dataset_names``).
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
 import httpx
 import orjson
 
+from dynamo.errors import ConfigurationError
 from dynamo.sources.records import (
     Snapshot,
     SourceBlock,
@@ -39,15 +42,29 @@ from dynamo.sources.records import (
     SourceFile,
     SourceReplica,
 )
-from dynamo.sources.rucio_map import site_of_rse, user_of_account
+from dynamo.sources.rucio_map import local_limits, site_of_rse, user_of_account
 from dynamo.sources.schema import SourceError
 
-__all__ = ["RucioSource", "block_name_of"]
+__all__ = ["RucioSource", "account_quotas_of", "block_name_of"]
 
 _NAMESPACE: Final = uuid.UUID("8f1c7a52-3f4e-5b8a-9d6e-2a7c1b0e4d93")
 BATCH: Final = 100
 """Datasets one ``POST`` asks about (``/dids/bulkmeta``, ``/dids/bulkfiles``,
 ``/replicas/list``)."""
+
+
+def account_quotas_of(pairs: Iterable[str]) -> dict[str, str]:
+    """``PARTITION=ACCOUNT`` pairs (``--account-quota``, ``DYNAMO_RUCIO_ACCOUNT_QUOTAS``) as
+    ``{partition: account}``; ConfigurationError for a malformed or repeated partition."""
+    found: dict[str, str] = {}
+    for pair in pairs:
+        partition, _, account = pair.strip().partition("=")
+        if not partition or not account or partition in found:
+            raise ConfigurationError(
+                f"account quota {pair!r}: expected PARTITION=ACCOUNT, one per partition"
+            )
+        found[partition] = account
+    return found
 
 
 def block_name_of(did: str) -> str:
@@ -58,7 +75,8 @@ def block_name_of(did: str) -> str:
 class RucioSource:
     """Reads RSEs, accounts, and the datasets, files and replicas of ``scopes`` (default: all)
     from ``base_url``; ``quota_partition`` names the partition an RSE's capacity is the quota
-    of (None: no quotas).
+    of (None: none), ``account_quotas`` the account whose local limits are the quotas of each
+    partition (``{partition: account}``; a partition in both: ConfigurationError).
 
     Authentication: ``token``, or userpass (``account``, ``username``, ``password``).
     """
@@ -73,8 +91,15 @@ class RucioSource:
         username: str | None = None,
         password: str | None = None,
         quota_partition: str | None = None,
+        account_quotas: Mapping[str, str] | None = None,
         client: httpx.Client | None = None,
     ) -> None:
+        self._account_quotas = dict(account_quotas or {})
+        if quota_partition in self._account_quotas:
+            raise ConfigurationError(
+                f"partition {quota_partition}: its quotas come from the RSE capacities or "
+                "from an account's limits, not both"
+            )
         self.base_url = base_url.rstrip("/")
         self.name = f"rucio:{self.base_url}"
         self._scopes = tuple(scopes)
@@ -128,6 +153,15 @@ class RucioSource:
         except orjson.JSONDecodeError as exc:
             raise SourceError(f"Rucio {path}: not JSON: {exc}") from exc
 
+    def _json(self, path: str) -> Any:
+        """One JSON document read by the standard parser, which takes the ``Infinity`` Rucio
+        writes for an unlimited account limit (orjson does not)."""
+        response = self._request(path, self._headers())
+        try:
+            return json.loads(response.content)
+        except ValueError as exc:
+            raise SourceError(f"Rucio {path}: not JSON: {exc}") from exc
+
     def close(self) -> None:
         self._client.close()
 
@@ -138,6 +172,10 @@ class RucioSource:
         return found[0] if len(found) == 1 else found
 
     def sites(self) -> Snapshot:
+        accounts = {
+            partition: local_limits(self._json(f"/accounts/{account}/limits/local"))
+            for partition, account in sorted(self._account_quotas.items())
+        }
         sites = []
         for rse in self._items("/rses/"):
             if rse.get("deleted"):
@@ -150,6 +188,7 @@ class RucioSource:
                     list(self._items(f"/rses/{name}/usage")),
                     self._one(f"/rses/{name}/limits") or {},
                     quota_partition=self._quota_partition,
+                    account_quotas=accounts,
                 )
             )
         return _whole("sites", sites=tuple(sites))

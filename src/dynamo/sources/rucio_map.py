@@ -10,7 +10,11 @@
   - host and backend: the protocol with the best WAN read priority (``root://host:1094/store/``);
   - quota: with a quota partition configured, that partition's quota at the site is the RSE's
     capacity, ``MaxSpaceAvailable`` (a limit) or else the total of the ``storage`` usage
-    source, minus the ``MinFreeSpace`` limit (at least 0); no capacity known, no quota.
+    source, minus the ``MinFreeSpace`` limit (at least 0); no capacity known, no quota;
+  - account quotas: for each (partition, account) pair configured, that partition's quota at
+    the site is the account's local limit at the RSE (:func:`local_limits`): the bytes, -1
+    (unlimited) for Rucio's unlimited, 0 where the account has no local limit (Rucio lets it
+    place nothing there). Global limits (bytes over an RSE expression) are not mapped.
 
 - an account with an X509 identity is a user of that name with the DN (comma forms are
   normalised as the user directory does); the first DN in sorted order when it has several;
@@ -19,6 +23,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
@@ -26,7 +31,7 @@ from dynamo.dn import InvalidDnError, normalize_dn
 from dynamo.model import SiteStatus, StorageType
 from dynamo.sources.records import SourceSite, SourceUser
 
-__all__ = ["site_of_rse", "user_of_account"]
+__all__ = ["local_limits", "site_of_rse", "user_of_account"]
 
 _TAPE_TYPES: Final = {"TAPE", "MSS"}
 _TRUE: Final = {"true", "1", "yes"}
@@ -43,9 +48,11 @@ def site_of_rse(
     limits: Mapping[str, Any],
     *,
     quota_partition: str | None,
+    account_quotas: Mapping[str, Mapping[str, int]] | None = None,
 ) -> SourceSite:
     """The site of one RSE: ``rse`` is ``GET /rses/{rse}`` (with its protocols), the others
-    ``/attr/``, ``/usage`` (one record per source) and ``/limits``."""
+    ``/attr/``, ``/usage`` (one record per source) and ``/limits``; ``account_quotas`` the
+    :func:`local_limits` of each partition's account."""
     kind = str(attributes.get("type", "")).upper()
     if rse.get("rse_type") == "TAPE" or kind in _TAPE_TYPES:
         storage_type = StorageType.MSS
@@ -60,12 +67,15 @@ def site_of_rse(
     else:
         status = SiteStatus.READY
     host, backend = _endpoint(rse.get("protocols") or [])
-    quotas: tuple[tuple[str, int], ...] = ()
+    name = str(rse["rse"])
+    quotas = tuple(
+        (partition, by_rse.get(name, 0)) for partition, by_rse in (account_quotas or {}).items()
+    )
     capacity = _capacity(usage, limits)
     if quota_partition is not None and capacity is not None:
-        quotas = ((quota_partition, capacity),)
+        quotas += ((quota_partition, capacity),)
     return SourceSite(
-        name=str(rse["rse"]),
+        name=name,
         host=host,
         storage_type=storage_type,
         backend=backend,
@@ -100,6 +110,16 @@ def _capacity(usage: Iterable[Mapping[str, Any]], limits: Mapping[str, Any]) -> 
     if total is None:
         return None
     return max(0, int(total) - int(limits.get("MinFreeSpace") or 0))
+
+
+def local_limits(answer: Mapping[str, Any]) -> dict[str, int]:
+    """``GET /accounts/{a}/limits/local`` (bytes by RSE; Rucio's unlimited, -1 stored, comes
+    as infinity) as quotas: bytes by RSE, -1 unlimited."""
+    quotas = {}
+    for rse, limit in answer.items():
+        value = float(limit)
+        quotas[str(rse)] = -1 if value == math.inf or value < 0 else int(value)
+    return quotas
 
 
 def user_of_account(account: str, identities: Iterable[Mapping[str, Any]]) -> SourceUser | None:

@@ -77,8 +77,9 @@ def rucio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RucioPeer,
 
 
 def describe(base: str, headers: dict[str, str]) -> None:
-    """RSE limits, usage and attributes, two more RSEs, an account with an X509 DN, and
-    ds_000001 closed (the others stay open)."""
+    """RSE limits, usage and attributes, two more RSEs, an account with an X509 DN and local
+    limits at two RSEs (one unlimited) and a global one, and ds_000001 closed (the others
+    stay open)."""
     puts = [
         ("/rses/T2_US_MIT/limits", {"name": "MaxSpaceAvailable", "value": 2 * TB}),
         ("/rses/T2_US_MIT/limits", {"name": "MinFreeSpace", "value": TB // 2}),
@@ -94,6 +95,9 @@ def describe(base: str, headers: dict[str, str]) -> None:
             "/accounts/jdoe/identities",
             {"identity": JDOE_COMMA, "authtype": "X509", "email": "jdoe@example.org"},
         ),
+        ("/accounts/jdoe/limits/local/T2_US_MIT", {"bytes": 300 * GB}),
+        ("/accounts/jdoe/limits/local/T2_CH_CERN", {"bytes": -1}),  # unlimited
+        ("/accounts/jdoe/limits/global/tier=1", {"bytes": 5 * TB}),  # not mapped
     ]
     for method, calls in (("PUT", puts), ("POST", posts)):
         for path, body in calls:
@@ -196,6 +200,15 @@ def check_import(db: str) -> None:
     assert sites["T2_US_MIT"].partitions[analysis].quota == 2 * TB - TB // 2
     assert sites["T2_CH_CERN"].partitions[analysis].quota == 1000 * GB
     assert sites["T1_US_FNAL_Disk"].partitions[analysis].quota == 0  # no capacity: none set
+    # jdoe's local limits; none at an RSE: 0 (Rucio lets jdoe place nothing there)
+    data_ops = inventory.partitions["DataOpsDisk"]
+    assert {name: site.partitions[data_ops].quota for name, site in sites.items()} == {
+        "T2_US_MIT": 300 * GB,
+        "T2_CH_CERN": -1,
+        "T1_US_FNAL_Disk": 0,
+        "T1_US_FNAL_MSS": 0,
+        "T2_XX_OLD": 0,
+    }
     assert (sites["T1_US_FNAL_MSS"].status, sites["T1_US_FNAL_MSS"].storage_type) == (
         SiteStatus.WAITROOM,
         StorageType.MSS,
@@ -216,11 +229,13 @@ def check_import(db: str) -> None:
 
 
 def attach_file(base: str, headers: dict[str, str]) -> None:
-    """A third file in ds_000009 (created open): what only a full sync sees."""
+    """A third file in ds_000009 (created open): what only a full sync sees; and jdoe's
+    local limit at T2_US_MIT raised, which any sync sees."""
     extra = {"scope": "cms", "name": "f_000009_02", "bytes": 5, "adler32": "0000000c"}
     for path, body in [
         ("/replicas", {"rse": "T2_CH_CERN", "files": [extra]}),
         ("/dids/cms/ds_000009/dids", {"dids": [{"scope": "cms", "name": extra["name"]}]}),
+        ("/accounts/jdoe/limits/local/T2_US_MIT", {"bytes": 400 * GB}),
     ]:
         answer = httpx.post(base + path, headers=headers, json=body, timeout=60)
         assert answer.status_code == 201, answer.text
@@ -239,11 +254,13 @@ def test_a_rucio_instance_is_imported_synced_and_cleaned_by_a_detox_dry_run(
     monkeypatch.setenv("DYNAMO_RUCIO_PASSWORD", password)
     monkeypatch.setenv("DYNAMO_RUCIO_SCOPES", "cms")
     monkeypatch.setenv("DYNAMO_RUCIO_QUOTA_PARTITION", "AnalysisOps")
+    monkeypatch.setenv("DYNAMO_RUCIO_ACCOUNT_QUOTAS", "DataOpsDisk=jdoe")
     dbs = {backend: prepare_database(database_url_factory(backend)) for backend in BACKENDS}
 
     for db in dbs.values():
         command = ["import", "rucio", base, "--db", db, "--scope", "cms", "--json"]
-        imported = runner.invoke(app, [*command, "--quota-partition", "AnalysisOps"])
+        quotas = ["--quota-partition", "AnalysisOps", "--account-quota", "DataOpsDisk=jdoe"]
+        imported = runner.invoke(app, [*command, *quotas])
         assert imported.exit_code == 0, imported.output
         first = json.loads(imported.stdout)
         assert first["conflicts"] == []
@@ -289,6 +306,10 @@ def test_a_rucio_instance_is_imported_synced_and_cleaned_by_a_detox_dry_run(
     db = dbs["postgresql"]
     later = sync(base, db, "--since", str(int(time.time()) - 1))
     assert "upsert_file" not in later["counts"]  # an existing dataset's new file: not seen
+    assert later["counts"]["set_quota"] == 1  # DYNAMO_RUCIO_ACCOUNT_QUOTAS: jdoe's new limit
+    inventory = load(db)
+    data_ops = inventory.partitions["DataOpsDisk"]
+    assert inventory.sites["T2_US_MIT"].partitions[data_ops].quota == 400 * GB
     full = sync(base, db)
     assert full["counts"]["upsert_file"] == 3
     block = load(db).find_block(did(9), block_name_of(did(9)))
