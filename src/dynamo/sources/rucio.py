@@ -15,11 +15,13 @@ Mapping (``docs/sources.md``, "Rucio"; RSEs and accounts in :mod:`.rucio_map`):
 
 Datasets are read 100 per request: their ``open`` flags by ``POST /dids/bulkmeta``, their
 files by ``POST /dids/bulkfiles`` (each file names its dataset), their file replicas by
-``POST /replicas/list``. Rucio has no change feed over REST. An incremental read (``since``)
-lists every dataset's name (one request per scope) but reads the metadata and files only of
-the datasets created since then (``created_after``); sites, users and replicas are read
-whole every time (``Snapshot.whole``), so the sync deletes by absence there, and datasets
-gone from the name list are deleted upstream (``Snapshot.dataset_names``).
+``POST /replicas/list`` (the files' datasets from the files read, else ``resolve_parents``).
+
+Rucio has no change feed over REST. An incremental read (``since``) lists every dataset's
+name (one request per scope) but reads the metadata and files only of the datasets created
+since then (``created_after``); sites, users and replicas are read whole every time
+(``Snapshot.whole``), so the sync deletes by absence there, and datasets gone from the name
+list are deleted upstream (``Snapshot.dataset_names``).
 """
 
 from __future__ import annotations
@@ -78,7 +80,8 @@ class RucioSource:
     of (None: none), ``account_quotas`` the account whose local limits are the quotas of each
     partition (``{partition: account}``; a partition in both: ConfigurationError).
 
-    Authentication: ``token``, or userpass (``account``, ``username``, ``password``).
+    Authentication: ``token``, or userpass (``account``, ``username``, ``password``). An
+    instance keeps what it read (the dataset names, each dataset's files): use one per sync.
     """
 
     def __init__(
@@ -108,6 +111,7 @@ class RucioSource:
         self._client = client or httpx.Client(timeout=120.0)
         self._quota_partition = quota_partition
         self._datasets: dict[int | None, list[tuple[str, str]]] = {}
+        self._members: dict[str, frozenset[str]] = {}  # dataset -> its files, as catalog read
 
     # HTTP
 
@@ -257,6 +261,7 @@ class RucioSource:
                         )
                     )
             for did in batch:
+                self._members[did] = frozenset(f.lfn for f in files[did])
                 if did not in is_open:
                     continue
                 content = tuple(sorted(files[did], key=lambda f: f.lfn))
@@ -276,16 +281,29 @@ class RucioSource:
         )
 
     def replicas(self, since: int | None) -> Snapshot:
-        """Every dataset's file replicas, :data:`BATCH` datasets per request
-        (``POST /replicas/list`` with ``resolve_parents``: each file names its datasets)."""
+        """Every dataset's file replicas, :data:`BATCH` datasets per ``POST /replicas/list``.
+        A file's datasets are those whose files :meth:`catalog` read (a full read: every
+        dataset's), else the listing names them (``resolve_parents``, which costs Rucio about
+        as much again: 4.7-5.2 s instead of 2.0-2.9 s per 1,000 datasets)."""
         replicas = []
         for batch, body in self._batches():
             totals = {did: [0, 0] for did in batch}  # files, bytes
             present: dict[tuple[str, str], list[int]] = {}  # (did, rse) -> files, bytes
-            for file in self._items("/replicas/list", {**body, "resolve_parents": True}):
+            known: dict[str, set[str]] | None = None  # file -> its datasets, from the catalog
+            if all(did in self._members for did in batch):
+                known = {}
+                for did in batch:
+                    for lfn in self._members[did]:
+                        known.setdefault(lfn, set()).add(did)
+            ask = body if known is not None else {**body, "resolve_parents": True}
+            for file in self._items("/replicas/list", ask):
                 size = int(file.get("bytes") or 0)
                 available = [r for r, s in (file.get("states") or {}).items() if s == "AVAILABLE"]
-                for did in set(file.get("parents") or ()) & totals.keys():
+                if known is not None:
+                    parents = known.get(f"{file['scope']}:{file['name']}", set())
+                else:
+                    parents = set(file.get("parents") or ()) & totals.keys()
+                for did in parents:
                     totals[did][0] += 1
                     totals[did][1] += size
                     for rse in available:

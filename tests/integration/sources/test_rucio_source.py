@@ -133,8 +133,9 @@ def replicas(db: str) -> set[tuple[str, str]]:
 
 
 def change_rucio(peer: RucioPeer, base: str) -> None:
-    """A new dataset (ds_000009 at T2_CH_CERN), a new replica (ds_000001 at T1_US_FNAL_Disk)
-    and a deleted one (ds_000002 at T2_US_MIT)."""
+    """A new dataset (ds_000009 at T2_CH_CERN), a new replica (ds_000001 at T1_US_FNAL_Disk),
+    a partial one (one file of ds_000000 at T1_US_FNAL_Disk) and a deleted one (ds_000002 at
+    T2_US_MIT)."""
     headers = {"X-Rucio-Auth-Token": peer.token()}
     new_files = [
         {"scope": "cms", "name": f"f_000009_{j:02d}", "bytes": size, "adler32": adler}
@@ -144,6 +145,8 @@ def change_rucio(peer: RucioPeer, base: str) -> None:
         {"scope": "cms", "name": f"f_000001_{j:02d}", "bytes": size, "adler32": adler}
         for j, (size, adler) in enumerate(FILES)
     ]
+    size, adler = FILES[0]
+    partial = {"scope": "cms", "name": "f_000000_00", "bytes": size, "adler32": adler}
     calls = [
         ("/replicas", {"rse": "T2_CH_CERN", "files": new_files}),
         ("/dids/cms/ds_000009", {"type": "DATASET"}),
@@ -152,6 +155,7 @@ def change_rucio(peer: RucioPeer, base: str) -> None:
             {"dids": [{"scope": "cms", "name": f["name"]} for f in new_files]},
         ),
         ("/replicas", {"rse": "T1_US_FNAL_Disk", "files": copies}),
+        ("/replicas", {"rse": "T1_US_FNAL_Disk", "files": [partial]}),
     ]
     for path, body in calls:
         answer = httpx.post(base + path, headers=headers, json=body, timeout=60)
@@ -178,6 +182,7 @@ IMPORTED = {
 SYNCED = {
     (did(0), "T2_US_MIT"),
     (did(0), "T2_CH_CERN"),
+    (did(0), "T1_US_FNAL_Disk"),  # 1 file of 2
     (did(1), "T2_US_MIT"),
     (did(1), "T1_US_FNAL_Disk"),
     (did(2), "T1_US_FNAL_Disk"),
@@ -272,26 +277,41 @@ def test_a_rucio_instance_is_imported_synced_and_cleaned_by_a_detox_dry_run(
 
     since = int(time.time()) - 1  # Rucio runs on this machine's clock
     change_rucio(peer, base)
-    source = RucioSource(base, scopes=("cms",), username=user, password=password)
+    asked: list[tuple[str, bool]] = []  # each request's path, whether it asks resolve_parents
+
+    def note(request: httpx.Request) -> None:
+        asked.append((request.url.path, b"resolve_parents" in request.content))
+
+    def counted() -> RucioSource:
+        client = httpx.Client(timeout=60, event_hooks={"request": [note]})
+        return RucioSource(base, scopes=("cms",), username=user, password=password, client=client)
+
+    login, search, bulk = "/auth/userpass", "/dids/cms/dids/search", "/replicas/list"
+    source = counted()
     try:
         catalog = source.catalog(since)  # the cheap read: only what was created since
         assert [(d.name, d.is_open) for d in catalog.datasets] == [(did(9), True)]
         assert catalog.dataset_names == {did(0), did(1), did(2), did(9)}
+        delta = source.replicas(since)  # the files of 3 datasets unread: Rucio names them
     finally:
         source.close()
-    asked: list[str] = []
-    client = httpx.Client(timeout=60, event_hooks={"request": [lambda r: asked.append(r.url.path)]})
-    source = RucioSource(base, scopes=("cms",), username=user, password=password, client=client)
+    reads = [(login, False), (search, False), ("/dids/bulkmeta", False)]
+    reads.append(("/dids/bulkfiles", False))
+    assert asked == [*reads, (search, False), (bulk, True)]
+    asked.clear()
+    source = counted()
     try:
         whole = source.catalog(None) + source.replicas(None)
     finally:
         source.close()
+    # a login, the names, then one request per 100 datasets for the open flags, the files and
+    # the replicas, whose files' datasets the catalog read gave
+    assert asked == [*reads, (bulk, False)]
     assert len(whole.datasets) == 4
-    assert len(whole.replicas) == len(SYNCED)
-    # a login, the names, then one request per 100 datasets for the open flags, the files
-    # and the replicas
-    bulk = ["/dids/bulkmeta", "/dids/bulkfiles", "/replicas/list"]
-    assert asked == ["/auth/userpass", "/dids/cms/dids/search", *bulk]
+    assert whole.replicas == delta.replicas
+    assert {(r.dataset, r.site) for r in whole.replicas} == SYNCED
+    [partial] = [r for r in whole.replicas if r.site == "T1_US_FNAL_Disk" and r.dataset == did(0)]
+    assert [(b.size, b.num_files) for b in partial.blocks] == [(FILES[0][0], 1)]
     for db in dbs.values():
         second = sync(base, db, "--since", str(since))
         assert second["mode"] == "incremental"
