@@ -13,18 +13,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, Final
 
-import orjson
-from sqlalchemy import Connection, Engine, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Connection, Engine
 
 from dynamo.dealer.plan import DealerPlan, Subscription
 from dynamo.dealer.proposals import Proposal
-from dynamo.errors import ConfigurationError, StoreError
+from dynamo.errors import ConfigurationError
 from dynamo.fileops.ports import OpKind
 from dynamo.fileops.subscriptions import block_files, subscribe
+from dynamo.store.cycles import abandon_planned as abandon_planned_cycles
+from dynamo.store.cycles import commit_planned, insert_failed, insert_planned, recording
 from dynamo.store.schema.dealer import dealer_copies, dealer_cycles
-from dynamo.store.sqlops import abandon_planned as abandon_planned_cycles
-from dynamo.store.sqlops import driver_message
 
 __all__ = [
     "COMMIT_RECORD",
@@ -49,24 +47,21 @@ def record_cycle(
     run_id: int | None = None,
 ) -> int:
     """Write the cycle and its proposal rows in one transaction; returns its id."""
-    try:
-        with engine.begin() as conn:
-            cycle_id = _insert_cycle(
-                conn,
-                partition=plan.partition,
-                mode="test" if dry_run else "run",
-                status="test" if dry_run else "planned",
-                started=started,
-                finished=finished if dry_run else None,
-                seed=plan.seed,
-                run_id=run_id,
-                summary=plan.summary(),
-            )
-            rows = list(_rows(cycle_id, plan))
-            if rows:
-                conn.execute(dealer_copies.insert(), rows)
-    except SQLAlchemyError as exc:
-        raise StoreError(f"cannot record the Dealer cycle: {driver_message(exc)}") from exc
+    with recording(engine, "Dealer") as conn:
+        cycle_id = insert_planned(
+            conn,
+            dealer_cycles,
+            partition=plan.partition,
+            dry_run=dry_run,
+            started=started,
+            finished=finished,
+            seed=plan.seed,
+            run_id=run_id,
+            summary=plan.summary(),
+        )
+        rows = list(_rows(cycle_id, plan))
+        if rows:
+            conn.execute(dealer_copies.insert(), rows)
     return cycle_id
 
 
@@ -74,21 +69,16 @@ def record_failed_cycle(
     engine: Engine, *, partition: str, error: str, started: int, finished: int, run_id: int | None
 ) -> int:
     """A cycle that could not plan, kept for the record."""
-    try:
-        with engine.begin() as conn:
-            return _insert_cycle(
-                conn,
-                partition=partition,
-                mode="run",
-                status="failed",
-                started=started,
-                finished=finished,
-                seed=0,
-                run_id=run_id,
-                summary={"error": error},
-            )
-    except SQLAlchemyError as exc:
-        raise StoreError(f"cannot record the Dealer cycle: {driver_message(exc)}") from exc
+    with recording(engine, "Dealer") as conn:
+        return insert_failed(
+            conn,
+            dealer_cycles,
+            partition=partition,
+            error=error,
+            started=started,
+            finished=finished,
+            run_id=run_id,
+        )
 
 
 def commit_cycle(
@@ -101,13 +91,7 @@ def commit_cycle(
 ) -> int:
     """Inside the commit's transaction: mark the cycle committed and subscribe the transfers
     of its ``[site, dataset, block]`` rows; returns the files subscribed."""
-    changed = conn.execute(
-        update(dealer_cycles)
-        .where(dealer_cycles.c.id == cycle_id, dealer_cycles.c.status == "planned")
-        .values(status="committed", log_seq=log_seq, finished=now)
-    ).rowcount
-    if changed != 1:
-        raise StoreError(f"Dealer cycle {cycle_id} is not a planned cycle; nothing was committed")
+    commit_planned(conn, dealer_cycles, cycle_id, application="Dealer", log_seq=log_seq, now=now)
     count = 0
     for site, dataset, block in subscriptions:
         refs = block_files(conn, dataset, block)
@@ -140,17 +124,6 @@ def commit_record(cycle_id: int, subscriptions: Sequence[Subscription]) -> dict[
 def abandon_planned(engine: Engine, *, now: int) -> int:
     """Mark planned cycles that were never committed as abandoned; returns how many."""
     return abandon_planned_cycles(engine, dealer_cycles, what="Dealer history", now=now)
-
-
-def _insert_cycle(conn: Connection, **values: Any) -> int:
-    summary = values.pop("summary")
-    result = conn.execute(
-        dealer_cycles.insert().values(**values, summary=orjson.dumps(summary).decode())
-    )
-    key = result.inserted_primary_key
-    if key is None:  # pragma: no cover - every backend reports it
-        raise StoreError("the database did not report the new cycle id")
-    return int(key[0])
 
 
 def _rows(cycle_id: int, plan: DealerPlan) -> Iterator[dict[str, Any]]:

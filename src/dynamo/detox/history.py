@@ -23,14 +23,15 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import orjson
-from sqlalchemy import Connection, Engine, func, select, text, update
+from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from dynamo.detox.plan import SAFETY_LINE, SAFETY_TEXT, Deletion, DetoxPlan
 from dynamo.errors import StoreError
 from dynamo.policy import Action, DetoxPolicy
 from dynamo.store.bulk import bulk_insert, reset_id_sequences
+from dynamo.store.cycles import abandon_planned as abandon_planned_cycles
+from dynamo.store.cycles import commit_planned, insert_failed, insert_planned, recording
 from dynamo.store.schema.detox import (
     detox_cycle_lines,
     detox_cycle_sites,
@@ -38,7 +39,6 @@ from dynamo.store.schema.detox import (
     detox_decisions,
     replica_deletions,
 )
-from dynamo.store.sqlops import abandon_planned as abandon_planned_cycles
 from dynamo.store.sqlops import driver_message
 
 __all__ = [
@@ -66,28 +66,23 @@ def record_cycle(
     summary: dict[str, Any] | None = None,
 ) -> int:
     """Write the cycle, its lines, sites and decisions in one transaction; returns its id."""
-    try:
-        with engine.begin() as conn:
-            cycle_id = _insert_cycle(
-                conn,
-                partition=plan.partition,
-                mode="test" if dry_run else "run",
-                status="test" if dry_run else "planned",
-                started=started,
-                finished=finished if dry_run else None,
-                policy_file=policy_file,
-                policy_text=policy_text,
-                policy_error=policy_error,
-                seed=plan.seed,
-                run_id=run_id,
-                summary=summary if summary is not None else plan.summary(),
-            )
-            conn.execute(detox_cycle_lines.insert(), _line_rows(cycle_id, plan, policy))
-            if plan.sites:
-                conn.execute(detox_cycle_sites.insert(), _site_rows(cycle_id, plan))
-            _insert_decisions(conn, cycle_id, plan)
-    except SQLAlchemyError as exc:
-        raise StoreError(f"cannot record the Detox cycle: {driver_message(exc)}") from exc
+    with recording(engine, "Detox") as conn:
+        cycle_id = insert_planned(
+            conn,
+            detox_cycles,
+            partition=plan.partition,
+            dry_run=dry_run,
+            started=started,
+            finished=finished,
+            seed=plan.seed,
+            run_id=run_id,
+            summary=summary if summary is not None else plan.summary(),
+            **_policy_columns(policy_text, policy_file, policy_error),
+        )
+        conn.execute(detox_cycle_lines.insert(), _line_rows(cycle_id, plan, policy))
+        if plan.sites:
+            conn.execute(detox_cycle_sites.insert(), _site_rows(cycle_id, plan))
+        _insert_decisions(conn, cycle_id, plan)
     return cycle_id
 
 
@@ -103,24 +98,17 @@ def record_failed_cycle(
     run_id: int | None = None,
 ) -> int:
     """A cycle that could not plan (no usable policy, a producer failed): kept for the record."""
-    try:
-        with engine.begin() as conn:
-            return _insert_cycle(
-                conn,
-                partition=partition,
-                mode="run",
-                status="failed",
-                started=started,
-                finished=finished,
-                policy_file=policy_file,
-                policy_text=policy_text,
-                policy_error=error,
-                seed=0,
-                run_id=run_id,
-                summary={"error": error},
-            )
-    except SQLAlchemyError as exc:
-        raise StoreError(f"cannot record the Detox cycle: {driver_message(exc)}") from exc
+    with recording(engine, "Detox") as conn:
+        return insert_failed(
+            conn,
+            detox_cycles,
+            partition=partition,
+            error=error,
+            started=started,
+            finished=finished,
+            run_id=run_id,
+            **_policy_columns(policy_text, policy_file, error),
+        )
 
 
 def deletion_rows(deletions: Iterable[Deletion]) -> list[list[Any]]:
@@ -137,13 +125,7 @@ def commit_cycle(
     now: int,
 ) -> None:
     """Inside the commit's transaction: mark the cycle committed and queue its deletions."""
-    changed = conn.execute(
-        update(detox_cycles)
-        .where(detox_cycles.c.id == cycle_id, detox_cycles.c.status == "planned")
-        .values(status="committed", log_seq=log_seq, finished=now)
-    ).rowcount
-    if changed != 1:
-        raise StoreError(f"Detox cycle {cycle_id} is not a planned cycle; nothing was committed")
+    commit_planned(conn, detox_cycles, cycle_id, application="Detox", log_seq=log_seq, now=now)
     if deletions:
         conn.execute(
             replica_deletions.insert(),
@@ -187,20 +169,13 @@ def last_policy(engine: Engine, partition: str) -> tuple[str, str | None] | None
 # ---------------------------------------------------------------------- rows
 
 
-def _insert_cycle(conn: Connection, **values: Any) -> int:
-    summary = values.pop("summary")
-    policy_text = values["policy_text"]
-    result = conn.execute(
-        detox_cycles.insert().values(
-            **values,
-            policy_hash=hashlib.sha256(policy_text.encode()).hexdigest(),
-            summary=orjson.dumps(summary).decode(),
-        )
-    )
-    key = result.inserted_primary_key
-    if key is None:  # pragma: no cover - every backend reports it
-        raise StoreError("the database did not report the new cycle id")
-    return int(key[0])
+def _policy_columns(policy_text: str, file: str | None, error: str | None) -> dict[str, Any]:
+    return {
+        "policy_file": file,
+        "policy_text": policy_text,
+        "policy_hash": hashlib.sha256(policy_text.encode()).hexdigest(),
+        "policy_error": error,
+    }
 
 
 def _line_rows(cycle_id: int, plan: DetoxPlan, policy: DetoxPolicy) -> list[dict[str, Any]]:

@@ -1,6 +1,5 @@
 """SQL primitives shared by the store and the applications' history: chunked upserts, id
-resolution by natural key, reads that fail as StoreError, and the clean-up of cycles a crashed
-process left planned.
+resolution by natural key, reads that fail as StoreError.
 
 Upserts use each dialect's own statement (``ON CONFLICT DO UPDATE`` on PostgreSQL and SQLite,
 ``ON DUPLICATE KEY UPDATE`` on MariaDB/MySQL) executed with executemany, in chunks. Natural
@@ -23,7 +22,6 @@ from sqlalchemy import (
     any_,
     bindparam,
     select,
-    update,
 )
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -35,7 +33,6 @@ from dynamo.store import schema
 __all__ = [
     "IN_CHUNK",
     "ROW_CHUNK",
-    "abandon_planned",
     "block_ids",
     "chunks",
     "driver_message",
@@ -150,19 +147,3 @@ def reading(engine: Engine, what: str) -> Iterator[Connection]:
             yield conn
     except SQLAlchemyError as exc:
         raise StoreError(f"{what} failed: {driver_message(exc)}") from exc
-
-
-def abandon_planned(engine: Engine, table: Table, *, what: str, now: int) -> int:
-    """Mark the ``planned`` cycles of ``table`` (a process died before committing them) as
-    ``abandoned``; returns how many. ``what`` names the history in errors."""
-    try:
-        with engine.begin() as conn:
-            return int(
-                conn.execute(
-                    update(table)
-                    .where(table.c.status == "planned")
-                    .values(status="abandoned", finished=now)
-                ).rowcount
-            )
-    except SQLAlchemyError as exc:
-        raise StoreError(f"cannot update the {what}: {driver_message(exc)}") from exc
