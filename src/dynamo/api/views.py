@@ -1,13 +1,18 @@
 """JSON views of model objects, and the response models that document them in OpenAPI.
 
 Views are built from the live image on the event loop thread and hold only plain values.
+:class:`RecordView` is the response model of a frozen record (a row of a history or a queue)
+whose ``to_json()`` a route returns: it takes the record's fields rather than repeating them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+import typing
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
 
 from dynamo.model import Block, BlockReplica, Dataset, DatasetReplica, Inventory, Site
@@ -18,7 +23,9 @@ __all__ = [
     "DatasetReplicaView",
     "DatasetView",
     "PartitionUsageView",
+    "RecordView",
     "SiteView",
+    "StrictModel",
     "block_replica_view",
     "block_view",
     "dataset_replica_view",
@@ -27,6 +34,43 @@ __all__ = [
     "json_of",
     "site_view",
 ]
+
+
+class StrictModel(BaseModel):
+    """A model that refuses the fields it does not declare (``additionalProperties: false``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class RecordView(StrictModel):
+    """The response model of a frozen record (a dataclass) whose ``to_json()`` a route returns.
+
+    A subclass, ``class V(RecordView, record=R)``, has the fields of record ``R`` in its order
+    and with its types, but for those ``types`` replaces: the enum of a field ``R`` holds as
+    ``str``, ``list[...]`` for a tuple, ``| None`` where ``to_json()`` writes null for
+    infinity. Its docstring is its OpenAPI description. The fields are set before pydantic
+    collects them, but type checkers do not see them: build such a view with
+    ``V(**record.to_json())``.
+    """
+
+    def __init_subclass__(
+        cls,
+        *,
+        record: type[Any],
+        types: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.__annotations__ = _record_fields(record, types or {})
+
+
+def _record_fields(record: type[Any], types: Mapping[str, Any]) -> dict[str, Any]:
+    hints = typing.get_type_hints(record)
+    names = [field.name for field in dataclasses.fields(record)]
+    unknown = set(types) - set(names)
+    if unknown:
+        raise TypeError(f"{record.__name__} has no field {sorted(unknown)}")
+    return {name: types.get(name, hints[name]) for name in names}
 
 
 class DatasetView(BaseModel):

@@ -5,14 +5,14 @@ a run classified with the action taken. Public (anonymous allowed), as the inven
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine
 
 from dynamo.api.deps import IntParam, database_of
-from dynamo.consistency import Kind, get_run, latest_runs, list_runs, run_files
+from dynamo.api.views import RecordView, StrictModel
+from dynamo.consistency import FileRow, Kind, RunRow, get_run, latest_runs, list_runs, run_files
 from dynamo.registry import MAX_ID
 
 __all__ = ["router"]
@@ -23,39 +23,17 @@ Reports = Annotated[Engine, Depends(database_of("consistency reports"))]
 RunId = Annotated[IntParam, Path(ge=1, le=MAX_ID, description="A consistency run id.")]
 
 
-class _View(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class RunView(_View):
+class RunView(RecordView, record=RunRow):
     """A check of one site. ``status``: done, or held when a limit stopped the automatic
     actions (``reason`` says which); ``mode``: run or dry_run; ``summary``: the counts."""
 
-    id: int
-    site: str
-    mode: str
-    status: str
-    reason: str | None
-    started: int
-    finished: int
-    summary: dict[str, Any]
 
-
-class FileView(_View):
+class FileView(RecordView, record=FileRow, types={"kind": Kind}):
     """A file or directory a run classified and the action taken (none, wait, transfer,
     delete, held, invalidate)."""
 
-    id: int
-    kind: Kind
-    path: str
-    lfn: str | None
-    size: int | None
-    expected_size: int | None
-    action: str
-    detail: str | None
 
-
-class FilePage(_View):
+class FilePage(StrictModel):
     items: list[FileView]
     next: int | None
 
@@ -102,4 +80,4 @@ async def get_run_files(
         after_id=after,
     )
     items = [FileView(**row.to_json()) for row in rows[:limit]]
-    return FilePage(items=items, next=items[-1].id if len(rows) > limit else None)
+    return FilePage(items=items, next=rows[limit - 1].id if len(rows) > limit else None)

@@ -13,12 +13,12 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine
 from starlette.responses import Response
 
 from dynamo.api.deps import IntParam, database_of
-from dynamo.dealer.queries import cycle_copies, get_cycle, list_cycles
+from dynamo.api.views import RecordView, StrictModel
+from dynamo.dealer.queries import CopyRow, DealerCycle, cycle_copies, get_cycle, list_cycles
 from dynamo.registry import MAX_ID
 
 __all__ = ["router"]
@@ -29,50 +29,22 @@ CycleId = Annotated[IntParam, Path(ge=1, le=MAX_ID, description="A Dealer cycle 
 History = Annotated[Engine, Depends(database_of("Dealer history"))]
 
 
-class _View(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class DealerCycleView(_View):
+class DealerCycleView(RecordView, record=DealerCycle):
     """A cycle; times are epoch seconds; ``summary`` has the counts, the volume placed, the
     bytes per site and the rejections by reason."""
 
-    id: int
-    partition: str
-    mode: str
-    status: str
-    started: int
-    finished: int | None
-    seed: int
-    run_id: int | None
-    log_seq: int | None
-    summary: dict[str, Any] | None
 
-
-class DealerCyclePage(_View):
+class DealerCyclePage(StrictModel):
     items: list[DealerCycleView]
     next: int | None
 
 
-class DealerCopyView(_View):
+class DealerCopyView(RecordView, record=CopyRow):
     """A proposal: ``block`` is set for a one-block copy; ``site`` is null for a rejected
     proposal that named no single site."""
 
-    id: int
-    plugin: str
-    priority: int
-    dataset: str
-    block: str | None
-    site: str | None
-    group: str | None
-    size: int
-    reason: str
-    status: str
-    reject_reason: str | None
-    request_id: int | None
 
-
-class DealerCopyPage(_View):
+class DealerCopyPage(StrictModel):
     items: list[DealerCopyView]
     next: int | None
 

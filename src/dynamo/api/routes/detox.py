@@ -18,17 +18,21 @@ from typing import Annotated, Any, Final, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
 from dynamo.api.deps import IntParam, database_of
+from dynamo.api.views import RecordView, StrictModel
 from dynamo.registry import MAX_ID
 from dynamo.store import (
     CycleDecision,
-    CycleMode,
+    CycleDeletion,
+    CycleLine,
+    CyclePolicy,
+    CycleSite,
     CycleStatus,
+    DetoxCycle,
     Verdict,
     cycle_decisions,
     cycle_deletions,
@@ -62,98 +66,46 @@ NameFilter = Annotated[str | None, Query(max_length=512, description="Name or gl
 History = Annotated[Engine, Depends(database_of("Detox history"))]
 
 
-class _View(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class CycleView(_View):
+class CycleView(RecordView, record=DetoxCycle):
     """A cycle; times are epoch seconds; ``policy_error`` is why it ran with the last good
     policy instead of the file as it is now."""
 
-    id: int
-    partition: str
-    mode: CycleMode
-    status: CycleStatus
-    started: int
-    finished: int | None
-    policy_file: str | None
-    policy_hash: str
-    policy_error: str | None
-    seed: int
-    run_id: int | None
-    log_seq: int | None
-    summary: dict[str, Any] | None
 
-
-class CyclePage(_View):
+class CyclePage(StrictModel):
     items: list[CycleView]
     next: int | None
 
 
-class CycleSiteView(_View):
+class CycleSiteView(
+    RecordView,
+    record=CycleSite,
+    types={"occupancy_before": float | None, "occupancy_after": float | None},
+):
     """A target site: occupancies are fractions of the quota (null: zero quota, data on it)."""
 
-    site: str
-    status: str
-    quota_bytes: int
-    occupancy_before: float | None
-    occupancy_after: float | None
-    triggered: bool
-    protected_bytes: int
-    kept_bytes: int
-    deleted_bytes: int
-    stop_reason: str | None
 
-
-class LineView(_View):
+class LineView(RecordView, record=CycleLine):
     """A policy line: ``line_id`` -1 is the last-copy safety rule."""
 
-    line_id: int
-    line_number: int
-    action: str
-    text: str
-    matched: int
+
+class PolicyView(RecordView, record=CyclePolicy, types={"lines": list[LineView]}):
+    pass
 
 
-class PolicyView(_View):
-    cycle_id: int
-    partition: str
-    file: str | None
-    hash: str
-    error: str | None
-    text: str
-    lines: list[LineView]
+class DecisionView(RecordView, record=CycleDecision):
+    pass
 
 
-class DecisionView(_View):
-    id: int
-    site: str
-    dataset: str
-    decision: Verdict
-    line_id: int
-    line_number: int | None
-    line_text: str | None
-    size: int
-    num_blocks: int
-
-
-class DecisionPage(_View):
+class DecisionPage(StrictModel):
     items: list[DecisionView]
     next: int | None
 
 
-class DeletionView(_View):
-    id: int
-    dataset: str
-    block: str
-    site: str
-    size: int
-    status: str
-    created: int
-    updated: int
+class DeletionView(RecordView, record=CycleDeletion):
+    pass
 
 
-class DeletionPage(_View):
+class DeletionPage(StrictModel):
     items: list[DeletionView]
     next: int | None
 

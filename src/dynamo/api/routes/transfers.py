@@ -23,16 +23,21 @@ from typing import Annotated, Any, Final
 
 import orjson
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlalchemy import Engine
 from starlette.responses import Response
 
 from dynamo.api.deps import IntParam, Service
 from dynamo.api.registry import Now
 from dynamo.api.security import Principal, Role, Target, require
+from dynamo.api.views import RecordView, StrictModel
 from dynamo.errors import NotFoundError
 from dynamo.fileops.ports import HoldReason, OpKind
 from dynamo.fileops.queries import (
+    HeldCount,
+    HistoryEntry,
+    LinkRate,
+    QueueEntry,
     QueueState,
     cancel,
     held_summary,
@@ -87,56 +92,16 @@ def queue_of(service: Service) -> Engine:
 Queue = Annotated[Engine, Depends(queue_of)]
 
 
-class _View(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class QueueEntryView(_View):
+class QueueEntryView(RecordView, record=QueueEntry, types={"kind": OpKind}):
     """A subscription to act on; ``task_*``, ``source_site``, ``backend``, ``started``,
     ``exit_code`` and ``message`` describe its latest task (null without one)."""
 
-    id: int
-    kind: OpKind
-    lfn: str
-    site: str
-    dataset: str
-    block: str
-    size: int
-    status: str
-    hold_reason: str | None
-    origin: str
-    origin_id: int | None
-    created: int
-    updated: int
-    task_id: int | None
-    task_status: str | None
-    source_site: str | None
-    backend: str | None
-    started: int | None
-    exit_code: int | None
-    message: str | None
 
-
-class HistoryEntryView(_View):
+class HistoryEntryView(RecordView, record=HistoryEntry, types={"kind": OpKind}):
     """A finished task; ``exit_code`` is an errno (0 done, -1 unknown)."""
 
-    id: int
-    kind: OpKind
-    lfn: str
-    site: str
-    source_site: str | None
-    backend: str
-    size: int
-    status: str
-    exit_code: int | None
-    message: str | None
-    origin: str
-    created: int
-    started: int | None
-    finished: int
 
-
-class FileOpPage(_View):
+class FileOpPage(StrictModel):
     """Queue entries (``current``, ``held``) or history entries; ``next`` is the cursor of
     the following page (``after`` for the queue, ``before`` for the history)."""
 
@@ -144,32 +109,18 @@ class FileOpPage(_View):
     next: int | None
 
 
-class LinkRateView(_View):
+class LinkRateView(RecordView, record=LinkRate):
     """A link (no source for deletions) over ``window`` seconds."""
 
-    source_site: str | None
-    site: str
-    files_done: int
-    files_failed: int
-    bytes_done: int
-    bytes_per_second: float
-    files_per_hour: float
-    window: int
 
-
-class HeldCountView(_View):
+class HeldCountView(RecordView, record=HeldCount):
     """Held subscriptions at a site for one reason."""
-
-    site: str
-    reason: str | None
-    files: int
-    bytes: int
 
 
 Ids = Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]], Field(max_length=100_000)]
 
 
-class ReleaseIn(_View):
+class ReleaseIn(StrictModel):
     """Which held subscriptions to release: by ``ids``, ``site`` (a glob) and ``reason``;
     ``ids`` or ``site`` is required."""
 
@@ -178,7 +129,7 @@ class ReleaseIn(_View):
     reason: HoldReason | None = None
 
 
-class CancelIn(_View):
+class CancelIn(StrictModel):
     """Which pending subscriptions to cancel: by ``ids``, ``dataset`` and ``site`` (globs);
     at least one is required."""
 
@@ -187,7 +138,7 @@ class CancelIn(_View):
     site: Annotated[str | None, Field(min_length=1, max_length=64)] = None
 
 
-class Changed(_View):
+class Changed(StrictModel):
     """How many subscriptions changed."""
 
     count: int
