@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, func, insert, select
 
 from dynamo.consistency.decide import Finding
 from dynamo.errors import NotFoundError
+from dynamo.store.records import Record
 from dynamo.store.schema.consistency import consistency_files, consistency_runs
 
 __all__ = [
@@ -31,7 +32,7 @@ _INSERT_CHUNK = 5_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class RunRow:
+class RunRow(Record):
     """A recorded run."""
 
     id: int
@@ -43,21 +44,9 @@ class RunRow:
     finished: int
     summary: dict[str, Any]
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "site": self.site,
-            "mode": self.mode,
-            "status": self.status,
-            "reason": self.reason,
-            "started": self.started,
-            "finished": self.finished,
-            "summary": self.summary,
-        }
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class FileRow:
+class FileRow(Record):
     """A file or directory a run classified."""
 
     id: int
@@ -68,18 +57,6 @@ class FileRow:
     expected_size: int | None
     action: str
     detail: str | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "path": self.path,
-            "lfn": self.lfn,
-            "size": self.size,
-            "expected_size": self.expected_size,
-            "action": self.action,
-            "detail": self.detail,
-        }
 
 
 def record_run(

@@ -3,7 +3,6 @@ in id order; both paged by id (keyset)."""
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -12,6 +11,7 @@ from sqlalchemy import Engine, Row, select
 
 from dynamo.errors import NotFoundError
 from dynamo.store import KeysetPage
+from dynamo.store.records import Record
 from dynamo.store.schema.dealer import dealer_copies, dealer_cycles
 from dynamo.store.sqlops import reading
 
@@ -21,7 +21,7 @@ _LARGEST_ID: Final = 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class DealerCycle:
+class DealerCycle(Record):
     """A cycle; times are epoch seconds."""
 
     id: int
@@ -35,12 +35,9 @@ class DealerCycle:
     log_seq: int | None
     summary: dict[str, Any] | None
 
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CopyRow:
+class CopyRow(Record):
     """A proposal a cycle examined, accepted or rejected."""
 
     id: int
@@ -55,9 +52,6 @@ class CopyRow:
     status: str
     reject_reason: str | None
     request_id: int | None
-
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 _CYCLE = [dealer_cycles.c[name] for name in DealerCycle.__dataclass_fields__]

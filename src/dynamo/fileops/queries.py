@@ -22,7 +22,7 @@ Functions on an Engine returning frozen records whose ``to_json()`` is the API's
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
 
@@ -41,6 +41,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from dynamo.errors import ConfigurationError, StoreError
 from dynamo.fileops.ports import OpKind, SubscriptionStatus
 from dynamo.store import KeysetPage
+from dynamo.store.records import Record
 from dynamo.store.schema import blocks, datasets, files
 from dynamo.store.schema.fileops import (
     fileop_batches,
@@ -83,15 +84,8 @@ class QueueState(StrEnum):
     HELD = "held"
 
 
-class _Record:
-    __slots__ = ()
-
-    def to_json(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
-class QueueEntry(_Record):
+class QueueEntry(Record):
     """A subscription still to act on; the ``task_*`` fields describe its latest task (None
     when it has none yet): its status, source, backend and start (epoch seconds)."""
 
@@ -118,7 +112,7 @@ class QueueEntry(_Record):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class HistoryEntry(_Record):
+class HistoryEntry(Record):
     """A finished task: ``status`` done, failed or cancelled, ``exit_code`` an errno."""
 
     id: int
@@ -138,7 +132,7 @@ class HistoryEntry(_Record):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class LinkRate(_Record):
+class LinkRate(Record):
     """A link over ``window`` seconds: files done and failed, bytes done, and the rates."""
 
     source_site: str | None
@@ -152,7 +146,7 @@ class LinkRate(_Record):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class HeldCount(_Record):
+class HeldCount(Record):
     """Held subscriptions at ``site`` for ``reason``: how many files, how many bytes."""
 
     site: str

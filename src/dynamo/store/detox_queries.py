@@ -18,7 +18,6 @@ Calls are synchronous and short; the API runs them in a worker thread.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ import orjson
 from sqlalchemy import Column, ColumnElement, Connection, Engine, Row, and_, func, select
 
 from dynamo.errors import NotFoundError, StoreError
+from dynamo.store.records import Record, field_names
 from dynamo.store.schema.detox import (
     detox_cycle_lines,
     detox_cycle_sites,
@@ -63,7 +63,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-R = TypeVar("R", bound="_Record")
+R = TypeVar("R", bound=Record)
 
 _LARGEST_ID: Final = 2**63 - 1  # a signed 64-bit id in every database
 _MYSQL: Final = frozenset({"mysql", "mariadb"})
@@ -91,17 +91,8 @@ class Verdict(StrEnum):
     PROTECT = "protect"
 
 
-class _Record:
-    """A frozen row; ``to_json()`` gives its fields by name (enums are ``str``)."""
-
-    __slots__ = ()
-
-    def to_json(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in _fields_of(type(self))}
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
-class DetoxCycle(_Record):
+class DetoxCycle(Record):
     """One cycle of one partition; times are epoch seconds. ``policy_error`` says why the
     cycle ran with the last good policy instead of the file as it is now."""
 
@@ -121,7 +112,7 @@ class DetoxCycle(_Record):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CycleSite(_Record):
+class CycleSite(Record):
     """A target site of a cycle; occupancies are fractions of the quota (inf: zero quota,
     which JSON cannot say: null there)."""
 
@@ -137,14 +128,14 @@ class CycleSite(_Record):
     stop_reason: str | None
 
     def to_json(self) -> dict[str, Any]:
-        values = _Record.to_json(self)
+        values = Record.to_json(self)
         values["occupancy_before"] = _finite(self.occupancy_before)
         values["occupancy_after"] = _finite(self.occupancy_after)
         return values
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CycleLine(_Record):
+class CycleLine(Record):
     """A policy line of a cycle: ``line_id`` its index (-1: the last-copy safety rule),
     ``line_number`` its 1-based line in the file, ``matched`` how many decisions it made."""
 
@@ -156,7 +147,7 @@ class CycleLine(_Record):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CyclePolicy(_Record):
+class CyclePolicy(Record):
     """The policy a cycle ran with: the file, its text and sha256, and its lines."""
 
     cycle_id: int
@@ -168,13 +159,13 @@ class CyclePolicy(_Record):
     lines: tuple[CycleLine, ...]
 
     def to_json(self) -> dict[str, Any]:
-        values = _Record.to_json(self)
+        values = Record.to_json(self)
         values["lines"] = [line.to_json() for line in self.lines]
         return values
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CycleDecision(_Record):
+class CycleDecision(Record):
     """``num_blocks`` block replicas (``size`` bytes) of ``dataset`` at ``site`` got
     ``decision`` because of line ``line_id`` (number and text None if the line is not stored)."""
 
@@ -190,7 +181,7 @@ class CycleDecision(_Record):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CycleDeletion(_Record):
+class CycleDeletion(Record):
     """A block replica a cycle queued for deletion; ``status`` is file operations' progress."""
 
     id: int
@@ -518,20 +509,10 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-_FIELDS: dict[type[Any], tuple[str, ...]] = {}
-
-
-def _fields_of(cls: type[Any]) -> tuple[str, ...]:
-    found = _FIELDS.get(cls)
-    if found is None:
-        found = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))
-    return found
-
-
 def _record(cls: type[R], row: Row[Any], **converted: Any) -> R:
     """A record of the row's columns named as its fields, some ``converted``."""
     values = row._mapping
-    return cls(**{name: values[name] for name in _fields_of(cls)} | converted)
+    return cls(**{name: values[name] for name in field_names(cls)} | converted)
 
 
 def _cycle(row: Row[Any]) -> DetoxCycle:
