@@ -18,7 +18,7 @@ from rich.table import Table
 
 from dynamo.api.auth import SqlUserDirectory, User
 from dynamo.api.security import Role, Target
-from dynamo.cli.output import DEFAULT_DB, DbOption, fail, print_json
+from dynamo.cli.output import DEFAULT_DB, DbOption, JsonOption, fail, print_json
 from dynamo.errors import DynamoError
 from dynamo.store import check_schema, make_engine
 
@@ -96,7 +96,7 @@ def remove(name: NameArg, db: DbOption = DEFAULT_DB) -> None:
 @user_app.command("list")
 def list_users(
     db: DbOption = DEFAULT_DB,
-    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json: JsonOption = False,
 ) -> None:
     """List the users, their DNs and their roles."""
     users = _with_directory(db, lambda directory: directory.list_users())

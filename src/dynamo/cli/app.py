@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from dynamo.cli.output import fail, print_json
+from dynamo.cli.output import JsonOption, fail, print_json
 from dynamo.client import DynamoClient, client_from_env
 from dynamo.errors import ConfigurationError, DynamoError
 
@@ -23,7 +23,6 @@ Server = Annotated[
     str | None,
     typer.Option("--server", envvar="DYNAMO_SERVER", help="Server URL, e.g. https://host:8443."),
 ]
-Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 FINAL = {"done", "failed", "killed", "timeout", "authfailed"}
 POLL_SECONDS = 1.0
 
@@ -91,7 +90,7 @@ def list_apps(
     status: Annotated[str | None, typer.Option("--status", help="Runs in this status.")] = None,
     limit: Annotated[int, typer.Option("--limit", help="At most this many runs.")] = 50,
     server: Server = None,
-    json: Json = False,
+    json: JsonOption = False,
 ) -> None:
     """The registered applications (or, with --runs, the latest runs; --schedules, schedules)."""
     if runs or app or status:
@@ -148,7 +147,7 @@ def run(
     ] = False,
     wait: Annotated[bool, typer.Option("--wait", help="Wait until the run ends.")] = False,
     server: Server = None,
-    json: Json = False,
+    json: JsonOption = False,
 ) -> None:
     """Submit a run; with --wait, exit 0 only if it ends done."""
     body: dict[str, Any] = {"args": _parse_args(arg or []), "timeout": timeout}
@@ -181,7 +180,7 @@ def run(
 def kill(
     run_id: Annotated[int, typer.Argument(help="The run.")],
     server: Server = None,
-    json: Json = False,
+    json: JsonOption = False,
 ) -> None:
     """Kill a queued or running run; it commits nothing."""
     result = _with_client(server, lambda c: c.delete(f"/applications/runs/{run_id}"))

@@ -30,7 +30,7 @@ from dynamo.bench.storage import bench_list, bench_pfn
 from dynamo.cli.bench_plot import PlotKind, plot, write_plot
 from dynamo.cli.bench_regress import regress
 from dynamo.cli.dealer import bench as dealer_bench
-from dynamo.cli.output import fail, print_json
+from dynamo.cli.output import DbOption, JsonOption, fail, print_json, show_json
 from dynamo.cli.progress import TableProgress, row_progress
 from dynamo.errors import ConfigurationError, DynamoError
 from dynamo.policy import partition_compiler
@@ -48,19 +48,15 @@ PlotOption = Annotated[
     Path | None, typer.Option("--plot", help="Also write a PNG of the results here.")
 ]
 
-RequiredDb = Annotated[
-    str,
-    typer.Option(
-        "--db",
-        envvar="DYNAMO_DB",
-        help="Database URL: a file path or sqlite:///PATH, postgresql://..., mysql://...",
-    ),
+ScratchDbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="An empty database URL (default: a temporary SQLite file, removed)."),
 ]
 
 
 @bench_app.command("generate")
 def generate(
-    db: RequiredDb,
+    db: DbOption,
     scale: Annotated[str, typer.Option("--scale", help=f"One of {', '.join(SCALES)}.")] = "xs",
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
     force: Annotated[
@@ -94,7 +90,7 @@ def generate(
 
 @bench_app.command("extras")
 def extras(
-    db: RequiredDb,
+    db: DbOption,
     scale: Annotated[str, typer.Option("--scale", help="The scale it was generated at.")] = "xs",
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
     reference_time: Annotated[
@@ -158,8 +154,8 @@ def _summary(report: BuildReport) -> Table:
 
 @bench_app.command("load")
 def load(
-    db: RequiredDb,
-    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    db: DbOption,
+    json: JsonOption = False,
     partitions: Annotated[
         bool,
         typer.Option(
@@ -203,7 +199,7 @@ def _load_table(report: LoadReport) -> Table:
 
 @bench_app.command("detox")
 def detox(
-    db: RequiredDb,
+    db: DbOption,
     policy: Annotated[
         list[Path] | None,
         typer.Option(
@@ -211,7 +207,7 @@ def detox(
         ),
     ] = None,
     partition: Annotated[str, typer.Option(help="The partition the policies clean.")] = "Physics",
-    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json: JsonOption = False,
 ) -> None:
     """Full Detox cycles (dry runs, history kept) on a generated inventory: seconds and memory."""
     policies = policy or [
@@ -279,7 +275,7 @@ def policy(
     replicas: Annotated[
         int, typer.Option("--replicas", help="Dataset replicas of the synthetic inventory.")
     ] = 100_000,
-    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json: JsonOption = False,
 ) -> None:
     """Parse every real policy file, then evaluate Physics.txt and the largest campaign."""
     if not (policies / "detox" / "Physics.txt").is_file():
@@ -327,7 +323,7 @@ def inject(
     blocks: Annotated[int, typer.Option("--blocks")] = 10_000,
     datasets: Annotated[int, typer.Option("--datasets")] = 500,
     per_call: Annotated[int, typer.Option("--per-call", help="Files per injection call.")] = 20_000,
-    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json: JsonOption = False,
 ) -> None:
     """Injection throughput through the REST API (HTTP, validation, DB, memory)."""
     try:
@@ -346,14 +342,14 @@ def inject(
 
 @bench_app.command("api")
 def api(
-    db: RequiredDb,
+    db: DbOption,
     clients: Annotated[int, typer.Option("--clients", help="Concurrent keep-alive clients.")] = 16,
     duration: Annotated[float, typer.Option("--duration", help="Seconds of load.")] = 30.0,
     background_app: Annotated[
         str | None,
         typer.Option("--background-app", help="Keep this application running meanwhile."),
     ] = None,
-    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json: JsonOption = False,
     plot_to: PlotOption = None,
 ) -> None:
     """Read latency and throughput of a server over DB for the B5 mix of requests."""
@@ -375,7 +371,7 @@ def api(
 
 @bench_app.command("soak")
 def soak(
-    db: RequiredDb,
+    db: DbOption,
     policy: Annotated[Path, typer.Option("--policy", help="The Detox policy run meanwhile.")],
     partitions: Annotated[
         Path | None, typer.Option("--partitions", help="The partitions file of the policy.")
@@ -389,7 +385,7 @@ def soak(
         float,
         typer.Option("--reads-only-tail", help="Last seconds of the duration: reads only."),
     ] = 0.0,
-    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json: JsonOption = False,
 ) -> None:
     """Sustained reads and injections with Detox and Dealer running; memory sampled."""
     try:
@@ -418,39 +414,28 @@ def soak(
 
 
 @bench_app.command("pfn")
-def pfn(json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+def pfn(json: JsonOption = False) -> None:
     """LFN->PFN translation rate on one core, over the real and own site catalogs."""
     report = bench_pfn()
-    if json:
-        print_json(report)
-    else:
-        Console().print_json(data=report)
+    show_json(report, json)
 
 
 @bench_app.command("list")
 def list_files(
     files: Annotated[int, typer.Option("--files", help="Files in the listed tree.")] = 100_000,
-    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json: JsonOption = False,
 ) -> None:
     """Listing rate of a tree of FILES files from posix and from a local XRootD server."""
     try:
         report = bench_list(files)
     except DynamoError as exc:
         fail(exc)
-    if json:
-        print_json(report)
-    else:
-        Console().print_json(data=report)
+    show_json(report, json)
 
 
 @bench_app.command("fileops")
 def fileops(
-    db: Annotated[
-        str | None,
-        typer.Option(
-            "--db", help="An empty database URL (default: a temporary SQLite file, removed)."
-        ),
-    ] = None,
+    db: ScratchDbOption = None,
     count: Annotated[
         int, typer.Option("--count", min=1, help="Transfers, and as many deletions.")
     ] = 1_000_000,
@@ -461,7 +446,7 @@ def fileops(
     per_cycle: Annotated[
         int, typer.Option(min=1, help="Subscriptions picked per manager cycle.")
     ] = 100_000,
-    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json: JsonOption = False,
 ) -> None:
     """File-operation queue throughput: COUNT transfers and COUNT deletions through the
     in-memory backend; task-state updates per second."""
@@ -481,24 +466,16 @@ def fileops(
                 )
         except DynamoError as exc:
             fail(exc)
-    if json:
-        print_json(report)
-    else:
-        Console().print_json(data=report)
+    show_json(report, json)
 
 
 @bench_app.command("consistency")
 def consistency(
-    db: Annotated[
-        str | None,
-        typer.Option(
-            "--db", help="An empty database URL (default: a temporary SQLite file, removed)."
-        ),
-    ] = None,
+    db: ScratchDbOption = None,
     files: Annotated[
         list[int] | None, typer.Option("--files", min=1, help="Files at the site (repeatable).")
     ] = None,
-    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json: JsonOption = False,
 ) -> None:
     """Site consistency at volume: read a site's N files from the inventory and compare a
     listing of them (planted differences) with it; seconds and memory per size."""
@@ -511,15 +488,12 @@ def consistency(
                     reports.append(bench_consistency(url, count))
             except DynamoError as exc:
                 fail(exc)
-    if json:
-        print_json(reports)
-    else:
-        Console().print_json(data=reports)
+    show_json(reports, json)
 
 
 @bench_app.command("replication")
 def replication(
-    db: RequiredDb,
+    db: DbOption,
     rate: Annotated[float, typer.Option("--rate", min=1, help="ChangeSets per second.")] = 1000,
     seconds: Annotated[float, typer.Option("--seconds", min=1, help="How long to write.")] = 10,
     poll_seconds: Annotated[
@@ -532,7 +506,7 @@ def replication(
         bool,
         typer.Option("--listen/--no-listen", help="PostgreSQL: wake the follower by NOTIFY."),
     ] = False,
-    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json: JsonOption = False,
 ) -> None:
     """Follower lag: WRITERS concurrent writers offer RATE ChangeSets/s to a leader (group
     commit) on the empty PostgreSQL or MariaDB database DB while a follower process tails the
@@ -549,10 +523,7 @@ def replication(
             )
     except DynamoError as exc:
         fail(exc)
-    if json:
-        print_json(report)
-    else:
-        Console().print_json(data=report)
+    show_json(report, json)
 
 
 @contextmanager
@@ -575,7 +546,7 @@ def userdata(
     confirm_only: Annotated[
         bool, typer.Option("--confirm-only", help="Time the confirmations only.")
     ] = False,
-    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json: JsonOption = False,
 ) -> None:
     """Confirmed user-data injections per second through the API (location + confirmation)."""
     from dynamo.bench.userdata import bench_userdata
@@ -604,7 +575,7 @@ def peer_rucio(
     datasets: Annotated[
         int | None, typer.Option("--datasets", help="Override the scale's dataset count.")
     ] = None,
-    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json: JsonOption = False,
     plot_to: PlotOption = None,
 ) -> None:
     """Rucio 41.5.1 (own venv, own PostgreSQL database) against Dynamo on the same inventory:

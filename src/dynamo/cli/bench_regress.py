@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dynamo.bench.regress import BASELINE, baseline_of, compare, load_baseline, run_xs
-from dynamo.cli.output import fail, print_json
+from dynamo.cli.output import JsonOption, fail, print_json
 from dynamo.errors import ConfigurationError, DynamoError
 
 __all__ = ["regress"]
@@ -35,7 +35,7 @@ def regress(
     record: Annotated[
         bool, typer.Option("--record", help="Write this run's figures as the baseline.")
     ] = False,
-    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json: JsonOption = False,
 ) -> None:
     """Run the XS benchmarks and fail if a figure is FACTOR times worse than recorded."""
     console = Console(stderr=True)

@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from dynamo.cli.output import DbOption, fail, print_json
+from dynamo.cli.output import DbOption, JsonOption, fail, print_json
 from dynamo.cli.progress import LoadProgress, row_progress
 from dynamo.consistency import (
     CheckResult,
@@ -147,7 +147,7 @@ def runs(
     db: DbOption,
     site: Annotated[str | None, typer.Option(help="Only this site's runs.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 20,
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json_output: JsonOption = False,
 ) -> None:
     """The recorded consistency runs, newest first."""
     try:
@@ -184,7 +184,7 @@ def report(
     db: DbOption,
     kind: Annotated[str | None, typer.Option(help="Only findings of this kind.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1_000_000)] = 1000,
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json_output: JsonOption = False,
 ) -> None:
     """The files a run classified and what it did about each."""
     try:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from dynamo.cli.output import DEFAULT_DB, DbOption, fail, print_json
+from dynamo.cli.output import DEFAULT_DB, DbOption, JsonOption, fail, print_json
 from dynamo.errors import DynamoError
 from dynamo.store.checkpoint import write_checkpoint
 from dynamo.store.engine import make_engine
@@ -31,9 +31,7 @@ def upgrade(
 
 
 @db_app.command("status")
-def status(
-    db: DbOption = DEFAULT_DB, json: bool = typer.Option(False, "--json", help="Print JSON.")
-) -> None:
+def status(db: DbOption = DEFAULT_DB, json: JsonOption = False) -> None:
     """Show the schema revision of the database and the one this code expects."""
     try:
         current = current_revision(make_engine(db))
@@ -55,7 +53,7 @@ def checkpoint(
     directory: Annotated[Path, typer.Argument(help="The servers' checkpoint directory.")],
     db: DbOption = DEFAULT_DB,
     keep: Annotated[int, typer.Option("--keep", min=1, help="How many to keep.")] = 2,
-    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json: JsonOption = False,
 ) -> None:
     """Write a checkpoint of the inventory into DIRECTORY: servers started with
     --checkpoint-dir load it, then apply the log after it, instead of reading every table."""

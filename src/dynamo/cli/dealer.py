@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dynamo.bench.dealer import bench_dealer
-from dynamo.cli.output import DbOption, fail, print_json
+from dynamo.cli.output import DbOption, JsonOption, fail, print_json
 from dynamo.cli.progress import LoadProgress, row_progress
 from dynamo.dealer import (
     CycleResult,
@@ -103,7 +103,7 @@ def run(
 def cycles(
     db: DbOption,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="How many.")] = 20,
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json_output: JsonOption = False,
 ) -> None:
     """The recent Dealer cycles, newest first."""
     try:
@@ -159,7 +159,7 @@ def bench(
     enforcer_rules: Annotated[
         Path | None, typer.Option(help="Enforcer rules JSON for the enforcer plug-in.", exists=True)
     ] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json_output: JsonOption = False,
 ) -> None:
     """A full Dealer cycle (dry run, history kept) with every plug-in: seconds per part.
     Registered as `dynamo bench dealer`."""

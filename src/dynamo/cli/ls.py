@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from dynamo.cli.output import fail, print_json
+from dynamo.cli.output import JsonOption, fail, print_json
 from dynamo.client import client_from_env
 from dynamo.errors import ConfigurationError, DynamoError
 
@@ -23,7 +23,6 @@ Server = Annotated[
     str | None,
     typer.Option("--server", envvar="DYNAMO_SERVER", help="Server URL, e.g. https://host:8443."),
 ]
-Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 TB = 10**12
 
 
@@ -62,7 +61,7 @@ def ls_datasets(
     name: Annotated[str, typer.Argument(help="Name or glob.")] = "*",
     limit: Annotated[int, typer.Option("--limit", help="At most this many.")] = 1000,
     server: Server = None,
-    json: Json = False,
+    json: JsonOption = False,
 ) -> None:
     """Datasets matching NAME."""
     page = _get(server, "/datasets", name=name, limit=limit)
@@ -84,7 +83,7 @@ def ls_datasets(
 
 
 @ls_app.command("blocks")
-def ls_blocks(dataset: str, server: Server = None, json: Json = False) -> None:
+def ls_blocks(dataset: str, server: Server = None, json: JsonOption = False) -> None:
     """The blocks of DATASET."""
     blocks = _get(server, f"/datasets/{dataset}/blocks")
     if json:
@@ -95,7 +94,7 @@ def ls_blocks(dataset: str, server: Server = None, json: Json = False) -> None:
 
 
 @ls_app.command("files")
-def ls_files(dataset: str, block: str, server: Server = None, json: Json = False) -> None:
+def ls_files(dataset: str, block: str, server: Server = None, json: JsonOption = False) -> None:
     """The files of a block (BLOCK is the part after '#')."""
     files = _get(server, "/files", dataset=dataset, block=block)
     if json:
@@ -113,7 +112,7 @@ def ls_sites(
     name: Annotated[str, typer.Argument(help="Name or glob.")] = "*",
     partition: Annotated[str, typer.Option("--partition", help="Show this partition.")] = "Physics",
     server: Server = None,
-    json: Json = False,
+    json: JsonOption = False,
 ) -> None:
     """Sites with quota, usage and occupancy in a partition."""
     page = _get(server, "/sites", name=name)
@@ -154,7 +153,7 @@ def ls_replicas(
     blocks: Annotated[bool, typer.Option("--blocks", help="List block replicas.")] = False,
     limit: Annotated[int, typer.Option("--limit")] = 1000,
     server: Server = None,
-    json: Json = False,
+    json: JsonOption = False,
 ) -> None:
     """Dataset (or, with --blocks, block) replicas matching the filters."""
     path = "/blockreplicas" if blocks else "/replicas"
@@ -216,7 +215,7 @@ def _post(server: str | None, path: str, body: Any) -> Any:
 def inject(
     file: Annotated[Path, typer.Argument(help="JSON: groups, sites, datasets, dataset_replicas.")],
     server: Server = None,
-    json: Json = False,
+    json: JsonOption = False,
 ) -> None:
     """Inject (add or update) what FILE describes; atomic and idempotent."""
     result = _post(server, "/inject", _read_json(file))
@@ -233,7 +232,7 @@ def invalidate(
         Path, typer.Argument(help="JSON: datasets, blocks, files, replicas to delete.")
     ],
     server: Server = None,
-    json: Json = False,
+    json: JsonOption = False,
 ) -> None:
     """Delete from the inventory what FILE names."""
     result = _post(server, "/invalidate", _read_json(file))

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from dynamo.cli.output import DEFAULT_DB, DbOption, fail, print_json
+from dynamo.cli.output import DEFAULT_DB, DbOption, JsonOption, fail, print_json
 from dynamo.errors import DynamoError
 from dynamo.model import Inventory
 from dynamo.policy import (
@@ -94,7 +94,7 @@ def explain(
     dataset: Annotated[str, typer.Option("--dataset", help="Dataset name.")],
     db: DbOption = DEFAULT_DB,
     now: int | None = typer.Option(None, "--now", help="Epoch seconds (default: the clock)."),
-    json: bool = typer.Option(False, "--json", help="Print JSON."),
+    json: JsonOption = False,
 ) -> None:
     """Show the decision for one dataset replica, its line and the variables it read.
 

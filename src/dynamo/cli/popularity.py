@@ -25,7 +25,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from dynamo.cli.output import fail, print_json
+from dynamo.cli.output import JsonOption, fail, print_json
 from dynamo.client import client_from_env
 from dynamo.errors import ConfigurationError, DynamoError
 from dynamo.store.engine import make_engine
@@ -83,7 +83,7 @@ def import_file(
     batch: Annotated[
         int, typer.Option("--batch", min=1, max=100_000, help="Records per server call.")
     ] = BATCH,
-    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json: JsonOption = False,
 ) -> None:
     """Import access records from FILE; a record of a day already stored replaces it."""
     console = Console(stderr=True)

@@ -14,13 +14,12 @@ from dynamo.cli.output import fail
 from dynamo.client import client_from_env
 from dynamo.errors import DynamoError
 
-__all__ = ["JsonOption", "ServerOption", "call", "show_table", "when"]
+__all__ = ["ServerOption", "call", "show_table", "when"]
 
 ServerOption = Annotated[
     str | None,
     typer.Option("--server", envvar="DYNAMO_SERVER", help="Server URL, e.g. https://host:8443."),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def call(

@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
-from dynamo.cli.output import print_json
-from dynamo.cli.remote import JsonOption, ServerOption, call, show_table, when
+from dynamo.cli.output import JsonOption, print_json
+from dynamo.cli.remote import ServerOption, call, show_table, when
 
 __all__ = ["request_app"]
 

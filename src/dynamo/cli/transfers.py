@@ -19,8 +19,8 @@ import typer
 from rich.console import Console
 from sqlalchemy import Engine
 
-from dynamo.cli.output import fail, print_json
-from dynamo.cli.remote import JsonOption, ServerOption, call, show_table, when
+from dynamo.cli.output import JsonOption, fail, print_json
+from dynamo.cli.remote import ServerOption, call, show_table, when
 from dynamo.errors import ConfigurationError, DynamoError
 from dynamo.fileops.ports import HoldReason, OpKind
 from dynamo.fileops.queries import QueueState, cancel, history, link_rates, queued, release

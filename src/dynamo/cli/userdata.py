@@ -21,8 +21,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from dynamo.cli.output import fail
-from dynamo.cli.remote import JsonOption, ServerOption, call, show_table, when
+from dynamo.cli.output import JsonOption, fail
+from dynamo.cli.remote import ServerOption, call, show_table, when
 from dynamo.errors import DynamoError
 from dynamo.fileops.endpoints import open_storage
 from dynamo.storage import adler32_file
