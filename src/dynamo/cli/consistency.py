@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dynamo.cli.output import DbOption, JsonOption, fail, print_json
-from dynamo.cli.progress import LoadProgress, row_progress
+from dynamo.cli.progress import load_inventory
 from dynamo.consistency import (
     CheckResult,
     ConsistencyConfig,
@@ -74,10 +74,7 @@ def check(
         settings = ConsistencyConfig.from_table(document.get("consistency", {}))
         store = SqlInventoryStore.open(db)
         try:
-            with row_progress(console) as progress:
-                inventory, _seq = store.load(
-                    partition_compiler(now=int(time.time())), progress=LoadProgress(progress)
-                )
+            inventory = load_inventory(store, console, partition_compiler(now=int(time.time())))
             if site not in inventory.sites:
                 raise ConfigurationError(f"site {site!r} is not in the inventory")
             with console.status(f"checking {site}"):

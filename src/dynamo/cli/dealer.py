@@ -21,7 +21,7 @@ from rich.table import Table
 
 from dynamo.bench.dealer import bench_dealer
 from dynamo.cli.output import DbOption, JsonOption, fail, print_json
-from dynamo.cli.progress import LoadProgress, row_progress
+from dynamo.cli.progress import load_inventory
 from dynamo.dealer import (
     CycleResult,
     DealerConfig,
@@ -66,10 +66,7 @@ def run(
         store = SqlInventoryStore.open(db)
         try:
             abandon_planned(store.engine, now=moment)
-            with row_progress(console) as progress:
-                inventory, _seq = store.load(
-                    partition_compiler(now=moment), progress=LoadProgress(progress)
-                )
+            inventory = load_inventory(store, console, partition_compiler(now=moment))
             registry = SqlRegistryStore(store.engine)
             with console.status("planning"):
                 result = run_cycle(

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dynamo.cli.output import DbOption, fail, print_json
-from dynamo.cli.progress import LoadProgress, row_progress
+from dynamo.cli.progress import load_inventory
 from dynamo.detox import (
     CycleResult,
     DetoxOptions,
@@ -73,10 +73,7 @@ def run(
         store = SqlInventoryStore.open(db)
         try:
             abandon_planned(store.engine, now=moment)
-            with row_progress(console) as progress:
-                inventory, _seq = store.load(
-                    partition_compiler(now=moment), progress=LoadProgress(progress)
-                )
+            inventory = load_inventory(store, console, partition_compiler(now=moment))
             with console.status(f"planning {partition}"):
                 result = run_cycle(
                     inventory,

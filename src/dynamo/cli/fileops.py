@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dynamo.cli.output import DbOption, fail, print_json
-from dynamo.cli.progress import LoadProgress, row_progress
+from dynamo.cli.progress import load_inventory
 from dynamo.errors import DynamoError
 from dynamo.fileops.backends import opened_backends
 from dynamo.fileops.config import load_fileops_config
@@ -118,8 +118,7 @@ def run(
         settings = load_fileops_config(config)
         store = SqlInventoryStore.open(db)
         try:
-            with row_progress(console) as progress:
-                inventory, _seq = store.load(progress=LoadProgress(progress))
+            inventory = load_inventory(store, console)
             with opened_backends(store.engine, settings.fts3) as backends:
                 summary = run_cycle(
                     store.engine, inventory, settings.endpoints, backends, moment, settings.manager

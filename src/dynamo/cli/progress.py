@@ -15,7 +15,10 @@ from rich.progress import (
 )
 from rich.text import Text
 
-__all__ = ["LoadProgress", "RateColumn", "TableProgress", "row_progress"]
+from dynamo.model import Inventory, PartitionCompiler
+from dynamo.store import SqlInventoryStore
+
+__all__ = ["LoadProgress", "RateColumn", "TableProgress", "load_inventory", "row_progress"]
 
 
 class RateColumn(ProgressColumn):
@@ -75,3 +78,13 @@ class LoadProgress:
         if task is None:
             task = self.tasks[stage] = self.progress.add_task(stage, total=total)
         self.progress.update(task, completed=done, total=total)
+
+
+def load_inventory(
+    store: SqlInventoryStore, console: Console, compiler: PartitionCompiler | None = None
+) -> Inventory:
+    """The inventory of ``store`` (partitions compiled by ``compiler``), loaded under one bar
+    per stage on ``console``."""
+    with row_progress(console) as progress:
+        inventory, _seq = store.load(compiler, progress=LoadProgress(progress))
+    return inventory
