@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Final
 
@@ -149,42 +150,44 @@ async def _json(build: Callable[[], Any]) -> Response:
     return Response(body, media_type=JSON)
 
 
-async def _listing(
-    engine: Engine,
-    kind: OpKind,
-    *,
-    state: State,
-    site: str | None,
-    dataset: str | None,
-    since: int | None,
-    status: TaskOutcome | None,
-    reason: HoldReason | None,
-    limit: int,
-    after: int | None,
-    before: int | None,
-) -> Response:
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """The query of ``GET /transfers`` and ``GET /deletions``."""
+
+    state: State = State.CURRENT
+    site: SiteFilter = None
+    dataset: DatasetFilter = None
+    since: Since = None
+    status: TaskOutcome | None = None
+    reason: HoldReason | None = None
+    limit: Limit = 100
+    after: After = None
+    before: Before = None
+
+
+async def _listing(engine: Engine, kind: OpKind, query: Listing) -> Response:
     def build() -> dict[str, Any]:
-        if state is State.HISTORY:
+        if query.state is State.HISTORY:
             page: Any = history(
                 engine,
                 kind=kind,
-                site=site,
-                dataset=dataset,
-                since=since,
-                status=None if status is None else status.value,
-                limit=limit,
-                before_id=before,
+                site=query.site,
+                dataset=query.dataset,
+                since=query.since,
+                status=None if query.status is None else query.status.value,
+                limit=query.limit,
+                before_id=query.before,
             )
         else:
             page = queued(
                 engine,
                 kind=kind,
-                state=QueueState(state.value),
-                site=site,
-                dataset=dataset,
-                reason=None if reason is None else reason.value,
-                limit=limit,
-                after_id=after,
+                state=QueueState(query.state.value),
+                site=query.site,
+                dataset=query.dataset,
+                reason=None if query.reason is None else query.reason.value,
+                limit=query.limit,
+                after_id=query.after,
             )
         return {"items": [entry.to_json() for entry in page.items], "next": page.next}
 
@@ -192,62 +195,16 @@ async def _listing(
 
 
 @router.get("/transfers", response_model=FileOpPage)
-async def list_transfers(
-    queue: Queue,
-    state: State = State.CURRENT,
-    site: SiteFilter = None,
-    dataset: DatasetFilter = None,
-    since: Since = None,
-    status: TaskOutcome | None = None,
-    reason: HoldReason | None = None,
-    limit: Limit = 100,
-    after: After = None,
-    before: Before = None,
-) -> Response:
+async def list_transfers(queue: Queue, query: Annotated[Listing, Depends()]) -> Response:
     """File transfers: ``current`` (with the latest task), ``held`` (``reason``) or
     ``history`` (``since``, ``status``); by destination ``site`` and ``dataset``."""
-    return await _listing(
-        queue,
-        OpKind.TRANSFER,
-        state=state,
-        site=site,
-        dataset=dataset,
-        since=since,
-        status=status,
-        reason=reason,
-        limit=limit,
-        after=after,
-        before=before,
-    )
+    return await _listing(queue, OpKind.TRANSFER, query)
 
 
 @router.get("/deletions", response_model=FileOpPage)
-async def list_deletions(
-    queue: Queue,
-    state: State = State.CURRENT,
-    site: SiteFilter = None,
-    dataset: DatasetFilter = None,
-    since: Since = None,
-    status: TaskOutcome | None = None,
-    reason: HoldReason | None = None,
-    limit: Limit = 100,
-    after: After = None,
-    before: Before = None,
-) -> Response:
+async def list_deletions(queue: Queue, query: Annotated[Listing, Depends()]) -> Response:
     """File deletions, as ``GET /transfers`` lists transfers."""
-    return await _listing(
-        queue,
-        OpKind.DELETION,
-        state=state,
-        site=site,
-        dataset=dataset,
-        since=since,
-        status=status,
-        reason=reason,
-        limit=limit,
-        after=after,
-        before=before,
-    )
+    return await _listing(queue, OpKind.DELETION, query)
 
 
 @router.get("/transfers/rates", response_model=list[LinkRateView])
