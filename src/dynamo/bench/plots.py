@@ -7,7 +7,9 @@ with matplotlib's Agg backend (no display needed):
   against its target, and the listing latency distributions of both systems;
 - :func:`plot_latency` -- ``dynamo bench api``: the latency distribution per kind of request;
 - :func:`plot_scaling` -- ``dynamo bench load`` / ``dynamo bench detox`` at several scales:
-  cost against inventory size.
+  cost against inventory size;
+- :func:`plot_sized` -- the count-sized benchmarks run with ``--scale`` at several scales:
+  time, and time per item, against the items handled.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # the backend is chosen first
 from matplotlib.axes import Axes
 
-__all__ = ["plot_latency", "plot_peer", "plot_scaling"]
+__all__ = ["plot_latency", "plot_peer", "plot_scaling", "plot_sized"]
 
 DYNAMO, RUCIO = "#1f77b4", "#d62728"
 
@@ -152,4 +154,33 @@ def plot_scaling(points: Sequence[Mapping[str, Any]], path: Path) -> Path:
     memory.grid(True, which="both", alpha=0.3)
     memory.legend()
     memory.set_title("Memory against inventory size")
+    return _save(figure, path)
+
+
+def plot_sized(points: Sequence[Mapping[str, Any]], path: Path) -> Path:
+    """Each point is ``{benchmark, scale, items, seconds}``: one curve per benchmark of wall
+    seconds (left) and microseconds per item (right) against the items handled (log)."""
+    figure, (times, per_item) = plt.subplots(1, 2, figsize=(13, 5.2))
+    curves: dict[str, list[Mapping[str, Any]]] = {}
+    for point in points:
+        curves.setdefault(point["benchmark"], []).append(point)
+    for name, found in sorted(curves.items()):
+        ordered = sorted(found, key=lambda p: p["items"])
+        items = [p["items"] for p in ordered]
+        (line,) = times.plot(items, [p["seconds"] for p in ordered], "o-", label=name)
+        costs = [p["seconds"] / p["items"] * 1e6 for p in ordered]
+        per_item.plot(items, costs, "o-", color=line.get_color(), label=name)
+        for p, cost in zip(ordered, costs, strict=True):
+            times.annotate(f" {p['scale'].upper()}", (p["items"], p["seconds"]), fontsize=7)
+            per_item.annotate(f" {p['scale'].upper()}", (p["items"], cost), fontsize=7)
+    for axes in (times, per_item):
+        axes.set_xscale("log")
+        axes.set_yscale("log")
+        axes.set_xlabel("items handled (files, LFNs, tasks, ChangeSets; log)")
+        axes.grid(True, which="both", alpha=0.3)
+    times.set_ylabel("wall seconds (log)")
+    times.set_title("Time against size (XS, S, M)")
+    per_item.set_ylabel("microseconds per item (log)")
+    per_item.set_title("Cost per item: flat = linear in the size")
+    per_item.legend(fontsize=7, loc="best")
     return _save(figure, path)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -25,6 +25,7 @@ from dynamo.bench.loadbench import LoadReport, checkpoint_loader, measure_load, 
 from dynamo.bench.policy import bench_policy
 from dynamo.bench.replication import bench_replication
 from dynamo.bench.scales import SCALES, scale_named
+from dynamo.bench.sizing import BenchSizes, sizes_for
 from dynamo.bench.soak import bench_soak
 from dynamo.bench.storage import bench_list, bench_pfn
 from dynamo.cli.bench_plot import PlotKind, plot, write_plot
@@ -52,6 +53,41 @@ ScratchDbOption = Annotated[
     str | None,
     typer.Option("--db", help="An empty database URL (default: a temporary SQLite file, removed)."),
 ]
+
+SizeScale = Annotated[
+    str | None,
+    typer.Option(
+        "--scale",
+        help="Size the run from this scale (xs, s, m, l; docs/benchmarks.md, 'Sizes at each "
+        "scale'); a count option given as well overrides its part.",
+    ),
+]
+
+
+def _sizes(scale: str | None) -> BenchSizes | None:
+    """The sizes at ``scale`` (None without one); exits with the error for an unknown name."""
+    if scale is None:
+        return None
+    try:
+        return sizes_for(scale_named(scale))
+    except ConfigurationError as exc:
+        fail(exc)
+
+
+def _pick(
+    given: int | None, sizes: BenchSizes | None, sized: Callable[[BenchSizes], int], default: int
+) -> int:
+    """An explicit count, else the scale's, else the command's old default."""
+    if given is not None:
+        return given
+    return default if sizes is None else sized(sizes)
+
+
+def _label(report: dict[str, Any], sizes: BenchSizes | None) -> dict[str, Any]:
+    """Name the scale a report was sized from (``dynamo bench plot sized`` reads it)."""
+    if sizes is not None:
+        report["scale"] = sizes.scale
+    return report
 
 
 @bench_app.command("generate")
@@ -273,11 +309,15 @@ def policy(
         typer.Option("--policies", help="A dynamo-policies checkout (detox/, partitions.txt)."),
     ] = DEFAULT_POLICIES,
     replicas: Annotated[
-        int, typer.Option("--replicas", help="Dataset replicas of the synthetic inventory.")
-    ] = 100_000,
+        int | None,
+        typer.Option("--replicas", help="Dataset replicas of the synthetic inventory [100,000]."),
+    ] = None,
+    scale: SizeScale = None,
     json: JsonOption = False,
 ) -> None:
     """Parse every real policy file, then evaluate Physics.txt and the largest campaign."""
+    sizes = _sizes(scale)
+    wanted = _pick(replicas, sizes, lambda z: z.policy_dataset_replicas, 100_000)
     if not (policies / "detox" / "Physics.txt").is_file():
         fail(
             ConfigurationError(f"{policies} is not a dynamo-policies folder (no detox/Physics.txt)")
@@ -289,10 +329,11 @@ def policy(
             started = time.perf_counter()
             inventory = store_loader(db, partition_compiler(now=REFERENCE_TIME))
             load_seconds = time.perf_counter() - started
-        report = bench_policy(inventory, policies, replicas=replicas)
+        report = bench_policy(inventory, policies, replicas=wanted)
     except DynamoError as exc:
         fail(exc)
     report["load_seconds"] = round(load_seconds, 1)
+    _label(report, sizes)
     if json:
         print_json(report)
         return
@@ -319,17 +360,26 @@ def inject(
     db: Annotated[
         str | None, typer.Option("--db", help="Database URL (default: a temporary SQLite).")
     ] = None,
-    files: Annotated[int, typer.Option("--files")] = 1_000_000,
-    blocks: Annotated[int, typer.Option("--blocks")] = 10_000,
-    datasets: Annotated[int, typer.Option("--datasets")] = 500,
+    files: Annotated[int | None, typer.Option("--files", help="[1,000,000]")] = None,
+    blocks: Annotated[int | None, typer.Option("--blocks", help="[10,000]")] = None,
+    datasets: Annotated[int | None, typer.Option("--datasets", help="[500]")] = None,
     per_call: Annotated[int, typer.Option("--per-call", help="Files per injection call.")] = 20_000,
+    scale: SizeScale = None,
     json: JsonOption = False,
 ) -> None:
     """Injection throughput through the REST API (HTTP, validation, DB, memory)."""
+    sizes = _sizes(scale)
     try:
-        report = bench_inject(db, files=files, blocks=blocks, datasets=datasets, per_call=per_call)
+        report = bench_inject(
+            db,
+            files=_pick(files, sizes, lambda z: z.inject_files, 1_000_000),
+            blocks=_pick(blocks, sizes, lambda z: z.inject_blocks, 10_000),
+            datasets=_pick(datasets, sizes, lambda z: z.inject_datasets, 500),
+            per_call=per_call,
+        )
     except DynamoError as exc:
         fail(exc)
+    _label(report, sizes)
     if json:
         print_json(report)
     else:
@@ -414,31 +464,43 @@ def soak(
 
 
 @bench_app.command("pfn")
-def pfn(json: JsonOption = False) -> None:
+def pfn(
+    lfns: Annotated[
+        int | None, typer.Option("--lfns", min=1, help="LFNs translated per protocol [200,000].")
+    ] = None,
+    scale: SizeScale = None,
+    json: JsonOption = False,
+) -> None:
     """LFN->PFN translation rate on one core, over the real and own site catalogs."""
-    report = bench_pfn()
-    show_json(report, json)
+    sizes = _sizes(scale)
+    report = bench_pfn(_pick(lfns, sizes, lambda z: z.pfn_lfns, 200_000))
+    show_json(_label(report, sizes), json)
 
 
 @bench_app.command("list")
 def list_files(
-    files: Annotated[int, typer.Option("--files", help="Files in the listed tree.")] = 100_000,
+    files: Annotated[
+        int | None, typer.Option("--files", min=1, help="Files in the listed tree [100,000].")
+    ] = None,
+    scale: SizeScale = None,
     json: JsonOption = False,
 ) -> None:
     """Listing rate of a tree of FILES files from posix and from a local XRootD server."""
+    sizes = _sizes(scale)
     try:
-        report = bench_list(files)
+        report = bench_list(_pick(files, sizes, lambda z: z.list_files, 100_000))
     except DynamoError as exc:
         fail(exc)
-    show_json(report, json)
+    show_json(_label(report, sizes), json)
 
 
 @bench_app.command("fileops")
 def fileops(
     db: ScratchDbOption = None,
     count: Annotated[
-        int, typer.Option("--count", min=1, help="Transfers, and as many deletions.")
-    ] = 1_000_000,
+        int | None,
+        typer.Option("--count", min=1, help="Transfers, and as many deletions [1,000,000]."),
+    ] = None,
     failure_fraction: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Share of tasks that fail (retryable).")
     ] = 0.02,
@@ -446,17 +508,19 @@ def fileops(
     per_cycle: Annotated[
         int, typer.Option(min=1, help="Subscriptions picked per manager cycle.")
     ] = 100_000,
+    scale: SizeScale = None,
     json: JsonOption = False,
 ) -> None:
     """File-operation queue throughput: COUNT transfers and COUNT deletions through the
     in-memory backend; task-state updates per second."""
     console = Console(stderr=True)
+    sizes = _sizes(scale)
     with _scratch_database(db, "fileops") as url:
         try:
             with console.status("enqueueing and running cycles") as status:
                 report = bench_fileops(
                     url,
-                    count=count,
+                    count=_pick(count, sizes, lambda z: z.fileops_tasks, 1_000_000),
                     failure_fraction=failure_fraction,
                     batch_size=batch_size,
                     per_cycle=per_cycle,
@@ -466,26 +530,30 @@ def fileops(
                 )
         except DynamoError as exc:
             fail(exc)
-    show_json(report, json)
+    show_json(_label(report, sizes), json)
 
 
 @bench_app.command("consistency")
 def consistency(
     db: ScratchDbOption = None,
     files: Annotated[
-        list[int] | None, typer.Option("--files", min=1, help="Files at the site (repeatable).")
+        list[int] | None,
+        typer.Option("--files", min=1, help="Files at the site (repeatable) [400,000 4,000,000]."),
     ] = None,
+    scale: SizeScale = None,
     json: JsonOption = False,
 ) -> None:
     """Site consistency at volume: read a site's N files from the inventory and compare a
     listing of them (planted differences) with it; seconds and memory per size."""
     console = Console(stderr=True)
-    reports = []
-    for count in files or [400_000, 4_000_000]:
+    sizes = _sizes(scale)
+    counts = files or list(sizes.consistency_files if sizes else (400_000, 4_000_000))
+    reports: list[dict[str, Any]] = []
+    for count in counts:
         with _scratch_database(db, "consistency") as url:
             try:
                 with console.status(f"{count:,} files: writing, reading, comparing"):
-                    reports.append(bench_consistency(url, count))
+                    reports.append(_label(bench_consistency(url, count), sizes))
             except DynamoError as exc:
                 fail(exc)
     show_json(reports, json)
@@ -494,7 +562,9 @@ def consistency(
 @bench_app.command("replication")
 def replication(
     db: DbOption,
-    rate: Annotated[float, typer.Option("--rate", min=1, help="ChangeSets per second.")] = 1000,
+    rate: Annotated[
+        float | None, typer.Option("--rate", min=1, help="ChangeSets per second [1,000].")
+    ] = None,
     seconds: Annotated[float, typer.Option("--seconds", min=1, help="How long to write.")] = 10,
     poll_seconds: Annotated[
         float, typer.Option("--poll-seconds", min=0.001, help="The follower's poll interval.")
@@ -506,16 +576,19 @@ def replication(
         bool,
         typer.Option("--listen/--no-listen", help="PostgreSQL: wake the follower by NOTIFY."),
     ] = False,
+    scale: SizeScale = None,
     json: JsonOption = False,
 ) -> None:
     """Follower lag: WRITERS concurrent writers offer RATE ChangeSets/s to a leader (group
     commit) on the empty PostgreSQL or MariaDB database DB while a follower process tails the
     log; the achieved rate, commit latency and lag from commit to apply (ms)."""
+    sizes = _sizes(scale)
+    offered = rate if rate is not None else sizes.replication_rate if sizes else 1000.0
     try:
-        with Console(stderr=True).status(f"offering {rate:g} ChangeSets/s for {seconds:g} s"):
+        with Console(stderr=True).status(f"offering {offered:g} ChangeSets/s for {seconds:g} s"):
             report = bench_replication(
                 db,
-                rate=rate,
+                rate=offered,
                 seconds=seconds,
                 poll_seconds=poll_seconds,
                 writers=writers,
@@ -523,7 +596,7 @@ def replication(
             )
     except DynamoError as exc:
         fail(exc)
-    show_json(report, json)
+    show_json(_label(report, sizes), json)
 
 
 @contextmanager
@@ -541,20 +614,28 @@ def userdata(
     db: Annotated[
         str | None, typer.Option("--db", help="Database URL (default: a temporary SQLite).")
     ] = None,
-    files: Annotated[int, typer.Option("--files")] = 5_000,
+    files: Annotated[int | None, typer.Option("--files", help="[5,000]")] = None,
     clients: Annotated[int, typer.Option("--clients", help="Concurrent clients.")] = 8,
     confirm_only: Annotated[
         bool, typer.Option("--confirm-only", help="Time the confirmations only.")
     ] = False,
+    scale: SizeScale = None,
     json: JsonOption = False,
 ) -> None:
     """Confirmed user-data injections per second through the API (location + confirmation)."""
     from dynamo.bench.userdata import bench_userdata
 
+    sizes = _sizes(scale)
     try:
-        report = bench_userdata(db, files=files, clients=clients, confirm_only=confirm_only)
+        report = bench_userdata(
+            db,
+            files=_pick(files, sizes, lambda z: z.userdata_files, 5_000),
+            clients=clients,
+            confirm_only=confirm_only,
+        )
     except DynamoError as exc:
         fail(exc)
+    _label(report, sizes)
     if json:
         print_json(report)
     else:

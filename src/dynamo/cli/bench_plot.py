@@ -10,6 +10,9 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from dynamo.cli.output import fail
+from dynamo.errors import ConfigurationError
+
 __all__ = ["PlotKind", "plot", "write_plot"]
 
 
@@ -17,6 +20,7 @@ class PlotKind(StrEnum):
     PEER = "peer"
     API = "api"
     SCALING = "scaling"
+    SIZED = "sized"
 
 
 def _scaling_point(path: Path, report: dict[str, Any]) -> dict[str, Any]:
@@ -33,7 +37,55 @@ def _scaling_point(path: Path, report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def write_plot(kind: PlotKind, reports: list[tuple[Path, dict[str, Any]]], out: Path) -> Path:
+def _scale_of(path: Path, report: dict[str, Any]) -> str:
+    return str(report.get("scale") or path.stem.rsplit("-", 1)[-1])
+
+
+def _sized_points(path: Path, report: Any) -> list[dict[str, Any]]:
+    """The (benchmark, scale, items, seconds) points of one ``--json`` report of a
+    count-sized bench command (inject, pfn, list, fileops, consistency, userdata, policy)."""
+    if isinstance(report, list):  # consistency: one report per site size
+        return [p for one in report for p in _sized_points(path, one)]
+
+    def point(benchmark: str, items: float, seconds: float) -> dict[str, Any]:
+        return {
+            "benchmark": benchmark,
+            "scale": _scale_of(path, report),
+            "items": items,
+            "seconds": seconds,
+        }
+
+    if "calls" in report:  # inject
+        return [point("injection (files)", report["files"], report["seconds"])]
+    if "injections_per_second" in report:  # userdata
+        return [point("user data (files)", report["files"], report["seconds"])]
+    if "task_state_updates" in report:  # fileops
+        return [point("file operations (tasks)", report["tasks"], report["process_seconds"])]
+    if "found" in report:  # consistency
+        read, compared = report["inventory_read_seconds"], report["compare_seconds"]
+        return [point("consistency: read + compare (files)", report["files"], read + compared)]
+    if "lfns_per_s" in report:  # pfn: every protocol translates all the LFNs
+        translated = report["lfns"] * len(report["protocols"])
+        return [point("LFN->PFN (LFNs)", translated, translated / report["overall_lfns_per_s"])]
+    if "files_per_directory" in report:  # list
+        return [
+            point(f"listing, {backend} (files)", found["listed"], found["seconds"])
+            for backend in ("posix", "xrootd")
+            if "seconds" in (found := report.get(backend, {}))
+        ]
+    if "evaluate" in report:  # policy
+        return [
+            point(
+                f"policy {row['policy']} (dataset replicas)",
+                row["dataset_replicas"],
+                row["wall_seconds"],
+            )
+            for row in report["evaluate"]
+        ]
+    raise ConfigurationError(f"{path}: not a report of a count-sized bench command")
+
+
+def write_plot(kind: PlotKind, reports: list[tuple[Path, Any]], out: Path) -> Path:
     """Plot ``reports`` (path, JSON document) of one kind into the PNG ``out``."""
     from dynamo.bench import plots  # matplotlib is imported only when a plot is made
 
@@ -41,16 +93,19 @@ def write_plot(kind: PlotKind, reports: list[tuple[Path, dict[str, Any]]], out: 
         return plots.plot_peer(reports[0][1], out)
     if kind is PlotKind.API:
         return plots.plot_latency(reports[0][1], out)
+    if kind is PlotKind.SIZED:
+        return plots.plot_sized([p for path, r in reports for p in _sized_points(path, r)], out)
     return plots.plot_scaling([_scaling_point(p, r) for p, r in reports], out)
 
 
 def plot(
-    kind: Annotated[PlotKind, typer.Argument(help="peer, api or scaling.")],
+    kind: Annotated[PlotKind, typer.Argument(help="peer, api, scaling or sized.")],
     reports: Annotated[
         list[Path],
         typer.Argument(
             help="JSON reports: one of `bench peer rucio` or `bench api`, or several of "
-            "`bench detox` (one per scale, named ...-xs.json, ...-s.json).",
+            "`bench detox` (one per scale, named ...-xs.json, ...-s.json), or for sized any "
+            "number of inject, pfn, list, fileops, consistency, userdata, policy reports.",
             exists=True,
         ),
     ],
@@ -58,4 +113,8 @@ def plot(
 ) -> None:
     """Write a PNG of benchmark reports (peer comparison, latency distribution, scaling)."""
     loaded = [(path, json.loads(path.read_text())) for path in reports]
-    Console(stderr=True).print(f"wrote {write_plot(kind, loaded, out)}")
+    try:
+        written = write_plot(kind, loaded, out)
+    except ConfigurationError as exc:
+        fail(exc)
+    Console(stderr=True).print(f"wrote {written}")
