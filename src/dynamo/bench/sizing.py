@@ -42,7 +42,7 @@ class BenchSizes:
     policy_dataset_replicas: int
     """The ~1M dataset replicas of §5.1 at M, in the synthetic in-memory inventory."""
     replication_rate: float
-    """ChangeSets offered per second: 1,000/s at M, proportional to the datasets."""
+    """ChangeSets offered per second: 1,000/s at M, proportional to the datasets (at least 1)."""
     userdata_files: int
     """Confirmed user-data injections: 50,000 at M (no §5.2 size: the run length only)."""
 
@@ -72,6 +72,6 @@ def sizes_for(scale: Scale) -> BenchSizes:
         fileops_tasks=_count(1_000_000, *files),
         consistency_files=(_count(400_000, *files), _count(4_000_000, *files)),
         policy_dataset_replicas=_count(1_000_000, *datasets),
-        replication_rate=round(_share(1_000.0, *datasets), 2),
+        replication_rate=max(1.0, round(_share(1_000.0, *datasets), 2)),
         userdata_files=_count(50_000, *files),
     )

@@ -64,7 +64,7 @@ def _sized_points(path: Path, report: Any) -> list[dict[str, Any]]:
     if "found" in report:  # consistency
         read, compared = report["inventory_read_seconds"], report["compare_seconds"]
         return [point("consistency: read + compare (files)", report["files"], read + compared)]
-    if "lfns_per_s" in report:  # pfn: every protocol translates all the LFNs
+    if "overall_lfns_per_s" in report:  # pfn: every protocol translates all the LFNs
         translated = report["lfns"] * len(report["protocols"])
         return [point("LFN->PFN (LFNs)", translated, translated / report["overall_lfns_per_s"])]
     if "files_per_directory" in report:  # list
