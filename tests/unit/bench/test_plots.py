@@ -65,7 +65,7 @@ def test_cost_against_size_takes_one_detox_report_per_scale(tmp_path: Path) -> N
 def _sized_reports(scale: str, n: int) -> list[tuple[Path, Any]]:
     """One report of every count-sized bench command at ``scale``, ``n`` items each."""
     listing = {"files_per_directory": 1000, "posix": {"listed": n, "seconds": 0.1}}
-    policy = {"policy": "Physics.txt", "dataset_replicas": n, "wall_seconds": 1}
+    policy = {"policy": "Physics.txt", "dataset_replicas": n, "cpu_seconds": 1}
     fileops = {"scale": scale, "task_state_updates": 1, "tasks": n, "process_seconds": 2.0}
     consistency = {"found": {}, "files": n, "inventory_read_seconds": 1, "compare_seconds": 1}
     return [
