@@ -160,7 +160,7 @@ def plot_scaling(points: Sequence[Mapping[str, Any]], path: Path) -> Path:
 def plot_sized(points: Sequence[Mapping[str, Any]], path: Path) -> Path:
     """Each point is ``{benchmark, scale, items, seconds}``: one curve per benchmark of wall
     seconds (left) and microseconds per item (right) against the items handled (log)."""
-    figure, (times, per_item) = plt.subplots(1, 2, figsize=(13, 5.2))
+    figure, (times, per_item) = plt.subplots(1, 2, figsize=(15, 5.2))
     curves: dict[str, list[Mapping[str, Any]]] = {}
     for point in points:
         curves.setdefault(point["benchmark"], []).append(point)
@@ -176,11 +176,11 @@ def plot_sized(points: Sequence[Mapping[str, Any]], path: Path) -> Path:
     for axes in (times, per_item):
         axes.set_xscale("log")
         axes.set_yscale("log")
-        axes.set_xlabel("items handled (files, LFNs, tasks, ChangeSets; log)")
+        axes.set_xlabel("items handled (files, LFNs, tasks, dataset replicas; log)")
         axes.grid(True, which="both", alpha=0.3)
     times.set_ylabel("wall seconds (log)")
     times.set_title("Time against size (XS, S, M)")
     per_item.set_ylabel("microseconds per item (log)")
     per_item.set_title("Cost per item: flat = linear in the size")
-    per_item.legend(fontsize=7, loc="best")
+    per_item.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _save(figure, path)
