@@ -9,14 +9,14 @@ the transaction: on any error nothing written here survives.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 
-from sqlalchemy import Connection, bindparam, delete, select, text, update
+from sqlalchemy import Connection, Table, bindparam, delete, select, text, update
 
 from dynamo.errors import StoreConflictError
 from dynamo.model import UpsertDataset
 from dynamo.store import schema
-from dynamo.store.bulk import format_copy_text
+from dynamo.store.bulk import format_copy_text, is_plain_copy_text
 from dynamo.store.plan import BlockKey, WritePlan
 from dynamo.store.sqlops import (
     IN_CHUNK,
@@ -226,16 +226,40 @@ def _upsert_children(conn: Connection, plan: WritePlan) -> None:
     groups.update(row.group for row in plan.block_replicas.values() if row.group is not None)
     group_ids: dict[str | None, int | None] = {None: None}
     group_ids.update(ids_by_name(conn, schema.groups, groups))
-    rows = [
-        {
-            "dataset_id": dataset_ids[r.dataset],
-            "site_id": site_ids[r.site],
-            "group_id": group_ids[r.group],
-            "growing": r.growing,
-        }
-        for r in plan.dataset_replicas.values()
-    ]
-    upsert(conn, schema.dataset_replicas, rows, ["dataset_id", "site_id"])
+    by_copy = conn.dialect.name == "postgresql"
+    null = "\\N"
+    group_text = {name: null if id_ is None else str(id_) for name, id_ in group_ids.items()}
+    if by_copy and len(plan.dataset_replicas) >= _COPY_REPLICAS_FROM:
+        lines = "".join(
+            [
+                f"{dataset_ids[r.dataset]}\t{site_ids[r.site]}\t{group_text[r.group]}\t"
+                f"{'t' if r.growing else 'f'}\n"
+                for r in plan.dataset_replicas.values()
+            ]
+        )
+        _copy_upsert(conn, schema.dataset_replicas, _DATASET_REPLICA_COLUMNS, lines)
+    else:
+        rows = [
+            {
+                "dataset_id": dataset_ids[r.dataset],
+                "site_id": site_ids[r.site],
+                "group_id": group_ids[r.group],
+                "growing": r.growing,
+            }
+            for r in plan.dataset_replicas.values()
+        ]
+        upsert(conn, schema.dataset_replicas, rows, ["dataset_id", "site_id"])
+    if by_copy and len(plan.block_replicas) >= _COPY_REPLICAS_FROM:
+        lines = "".join(
+            [
+                f"{bids[(r.dataset, r.block)]}\t{site_ids[r.site]}\t{group_text[r.group]}\t"
+                f"{'t' if r.is_custodial else 'f'}\t{null if r.size is None else r.size}\t"
+                f"{null if r.num_files is None else r.num_files}\t{r.last_update}\n"
+                for r in plan.block_replicas.values()
+            ]
+        )
+        _copy_upsert(conn, schema.block_replicas, _BLOCK_REPLICA_COLUMNS, lines)
+        return
     rows = [
         {
             "block_id": bids[(r.dataset, r.block)],
@@ -253,7 +277,7 @@ def _upsert_children(conn: Connection, plan: WritePlan) -> None:
 
 def _upsert_files(conn: Connection, plan: WritePlan, bids: dict[BlockKey, int]) -> None:
     targets = {lfn: bids[(f.dataset, f.block)] for lfn, f in plan.files.items()}
-    if conn.dialect.name == "postgresql" and len(targets) >= _COPY_FILES_FROM:
+    if conn.dialect.name == "postgresql" and len(targets) >= _COPY_FROM:
         _copy_files(conn, plan, targets)
         return
     files = schema.files
@@ -269,39 +293,82 @@ def _upsert_files(conn: Connection, plan: WritePlan, bids: dict[BlockKey, int]) 
     upsert(conn, schema.files, rows, ["lfn"])
 
 
-# From this many file rows, PostgreSQL gets them by COPY into a temporary table.
-_COPY_FILES_FROM = 2_000
+# From this many file (or replica) rows, PostgreSQL gets them by COPY into a temporary table
+# and one INSERT ... SELECT ... ON CONFLICT DO UPDATE, the same upsert as executemany's.
+_COPY_FROM = 2_000
+_COPY_REPLICAS_FROM = 100
+_FILE_COLUMNS = ("block_id", "lfn", "size", "adler32")
+_DATASET_REPLICA_COLUMNS = ("dataset_id", "site_id", "group_id", "growing")
+_BLOCK_REPLICA_COLUMNS = (
+    "block_id",
+    "site_id",
+    "group_id",
+    "is_custodial",
+    "size",
+    "num_files",
+    "last_update",
+)
 
 
 def _copy_files(conn: Connection, plan: WritePlan, targets: dict[str, int]) -> None:
     """COPY the rows into a temporary table, check ownership with one join, upsert from it."""
+    lines = "".join(
+        [f"{targets[lfn]}\t{lfn}\t{f.size}\t{f.adler32}\n" for lfn, f in plan.files.items()]
+    )
+    if not is_plain_copy_text(lines, len(targets), len(_FILE_COLUMNS)):
+        lines = format_copy_text(
+            (targets[f.lfn], f.lfn, f.size, f.adler32) for f in plan.files.values()
+        )
+
+    def check(temp: str) -> None:
+        moved = conn.execute(
+            text(
+                f"SELECT i.lfn FROM {temp} i JOIN files f ON f.lfn = i.lfn "
+                "WHERE f.block_id <> i.block_id LIMIT 1"
+            )
+        ).scalar()
+        if moved is not None:
+            _raise_moved(plan, moved)
+
+    _copy_upsert(conn, schema.files, _FILE_COLUMNS, lines, check, keys=["lfn"])
+
+
+def _copy_upsert(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    lines: str,
+    check: Callable[[str], None] | None = None,
+    keys: Sequence[str] | None = None,
+) -> None:
+    """Upsert rows given in COPY text format into ``table`` on PostgreSQL (key: the table's
+    primary key unless ``keys`` are given): COPY into a temporary table shaped as ``table``,
+    ``check(temporary table name)``, then ``INSERT ... SELECT ... ON CONFLICT DO UPDATE`` of
+    every other column."""
+    if not lines:
+        return
+    temp = f"{table.name}_in"
+    names = ", ".join(columns)
     conn.execute(
         text(
-            "CREATE TEMPORARY TABLE files_in (block_id BIGINT NOT NULL, lfn VARCHAR(512) NOT NULL, "
-            "size BIGINT NOT NULL, adler32 VARCHAR(8) NOT NULL) ON COMMIT DROP"
+            f"CREATE TEMPORARY TABLE {temp} ON COMMIT DROP AS "
+            f"SELECT {names} FROM {table.name} WITH NO DATA"
         )
     )
-    rows = ((targets[f.lfn], f.lfn, f.size, f.adler32) for f in plan.files.values())
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy("COPY files_in (block_id, lfn, size, adler32) FROM STDIN") as copy:
-        copy.write(format_copy_text(rows))
-    moved = conn.execute(
-        text(
-            "SELECT i.lfn FROM files_in i JOIN files f ON f.lfn = i.lfn "
-            "WHERE f.block_id <> i.block_id LIMIT 1"
-        )
-    ).scalar()
-    if moved is not None:
-        _raise_moved(plan, moved)
+    with cursor.copy(f"COPY {temp} ({names}) FROM STDIN") as copy:
+        copy.write(lines)
+    if check is not None:
+        check(temp)
+    keys = [c.name for c in table.primary_key.columns] if keys is None else keys
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
     conn.execute(
         text(
-            "INSERT INTO files (block_id, lfn, size, adler32) "
-            "SELECT block_id, lfn, size, adler32 FROM files_in "
-            "ON CONFLICT (lfn) DO UPDATE SET block_id = excluded.block_id, "
-            "size = excluded.size, adler32 = excluded.adler32"
+            f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {temp} "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
         )
     )
-    conn.execute(text("DROP TABLE files_in"))
+    conn.execute(text(f"DROP TABLE {temp}"))
 
 
 def _raise_moved(plan: WritePlan, lfn: str) -> None:

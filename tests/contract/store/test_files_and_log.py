@@ -11,10 +11,14 @@ from dynamo.model import (
     ChangeSet,
     DeleteFile,
     Inventory,
+    Operation,
     UpsertBlock,
+    UpsertBlockReplica,
     UpsertDataset,
+    UpsertDatasetReplica,
     UpsertFile,
     UpsertGroup,
+    UpsertSite,
 )
 from dynamo.store import InventoryStore, SqlInventoryStore
 
@@ -127,4 +131,71 @@ def test_a_changeset_with_50k_file_upserts_commits_in_one_go(
     files = store.files_of(block)
     assert len(files) == 1000
     assert files[0].lfn == "/store/big/block049/00000.root"
+    assert_same(store, inventory)
+
+
+def _many_replicas(round_: int) -> ChangeSet:
+    """300 datasets of one block with replicas at two sites: enough rows for the store's bulk
+    (COPY) path on PostgreSQL. ``round_`` 1 changes every replica attribute of round 0."""
+    ops: list[Operation] = [
+        UpsertGroup(name="G1"),
+        UpsertGroup(name="G2"),
+        UpsertSite(name="T2_A"),
+        UpsertSite(name="T2_B"),
+    ]
+    for d in range(300):
+        name = f"/Many{d:03d}/Replicas-v1/AOD"
+        ops.append(UpsertDataset(name=name))
+        ops.append(UpsertBlock(dataset=name, name="b", size=30, num_files=3))
+        for site in ("T2_A", "T2_B"):
+            group = (None, "G1", "G2")[(d + round_) % 3]
+            ops.append(
+                UpsertDatasetReplica(
+                    dataset=name, site=site, group=group, growing=(d + round_) % 2 == 0
+                )
+            )
+            partial = (d + round_) % 4 == 0
+            ops.append(
+                UpsertBlockReplica(
+                    dataset=name,
+                    block="b",
+                    site=site,
+                    group=group if d % 5 else None,
+                    is_custodial=(d + round_) % 3 == 1,
+                    size=10 * round_ if partial else None,
+                    num_files=round_ if partial else None,
+                    last_update=1000 + round_,
+                )
+            )
+    return ChangeSet.of(ops)
+
+
+def test_many_replicas_are_upserted_and_updated_in_place(
+    store: InventoryStore, inventory: Inventory
+) -> None:
+    store.commit(_many_replicas(0), inventory)
+    assert_same(store, inventory)
+    store.commit(_many_replicas(1), inventory)
+    assert inventory.num_block_replicas == 600
+    assert_same(store, inventory)
+
+
+def test_many_files_with_characters_copy_escapes_keep_their_names(
+    store: InventoryStore, inventory: Inventory
+) -> None:
+    dataset = "/Odd/Names-v1/AOD"
+    names = [
+        f"/store/odd/{i:04d}\\x.root" if i % 2 else f"/store/odd/{i:04d}.root" for i in range(3000)
+    ]
+    ops: list[Operation] = [
+        UpsertDataset(name=dataset),
+        UpsertBlock(dataset=dataset, name="b", size=3000, num_files=3000),
+    ]
+    ops += [
+        UpsertFile(lfn=n, dataset=dataset, block="b", size=1, adler32="0a0b0c0d") for n in names
+    ]
+    store.commit(ChangeSet.of(ops), inventory)
+    block = inventory.find_block(dataset, "b")
+    assert block is not None
+    assert [f.lfn for f in store.files_of(block)] == sorted(names)
     assert_same(store, inventory)
