@@ -13,9 +13,10 @@ Serialised form (``to_dict``, JSON or msgpack)::
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
 from enum import IntEnum
+from operator import attrgetter
 from typing import Any, ClassVar, Final, TypeAlias, get_type_hints
 
 import msgpack
@@ -249,6 +250,17 @@ _ENUM_FIELDS: Final[dict[type[_Op], dict[str, type[IntEnum]]]] = {
     for t in _OP_TYPES
 }
 
+_PACKING: Final[dict[type[_Op], tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]], bool]]] = {
+    t: (
+        ("op", *(f.name for f in fields(t))),
+        attrgetter("kind", *(f.name for f in fields(t))),
+        bool(_ENUM_FIELDS[t]),
+    )
+    for t in _OP_TYPES
+}
+"""Per operation type: the keys of its serialised form ("op", then the fields in order), a
+getter of the matching values (``kind`` first), whether some are enums (packed by name)."""
+
 
 @dataclass(frozen=True, slots=True)
 class ChangeSet:
@@ -277,8 +289,22 @@ class ChangeSet:
         return orjson.dumps(self.to_dict())
 
     def to_msgpack(self) -> bytes:
-        packed: bytes = msgpack.packb(self.to_dict(), use_bin_type=True)
-        return packed
+        """The bytes of ``msgpack.packb(self.to_dict())``, packed without a dict per operation
+        (each operation as its (key, value) pairs, read by one attrgetter)."""
+        packer = msgpack.Packer(use_bin_type=True, autoreset=False)
+        packer.pack_map_header(2)
+        packer.pack("version")
+        packer.pack(self.version)
+        packer.pack("ops")
+        packer.pack_array_header(len(self.ops))
+        pack_pairs = packer.pack_map_pairs
+        for op in self.ops:
+            keys, values_of, has_enums = _PACKING[type(op)]
+            values = values_of(op)
+            if has_enums:
+                values = tuple(v.name if isinstance(v, IntEnum) else v for v in values)
+            pack_pairs(tuple(zip(keys, values, strict=True)))
+        return packer.bytes()
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ChangeSet:
