@@ -11,10 +11,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    ValidatorFunctionWrapHandler,
+)
+from pydantic_core import core_schema
 
 from dynamo.api.deps import Service
 from dynamo.api.enums import (
@@ -24,6 +31,7 @@ from dynamo.api.enums import (
     SiteStatusName,
     StorageTypeName,
 )
+from dynamo.api.routes.injection_body import fast_injection
 from dynamo.api.security import Principal, Role, Target, require
 from dynamo.model import Block, File, GroupLevel, Inventory, Operation
 from dynamo.server.injection import (
@@ -237,10 +245,29 @@ async def _files_of_existing(
     return await asyncio.to_thread(lambda: {id(b): read(b) for b in blocks})
 
 
+def _read_injection(data: Any, models: ValidatorFunctionWrapHandler) -> Injection:
+    """The common shape read directly; anything else validated by the models (their errors)."""
+    found = fast_injection(data)
+    return found if found is not None else _injection(models(data))
+
+
+class _InjectionBody:
+    """The body's type in the OpenAPI document and in validation errors: InjectionIn."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_wrap_validator_function(
+            _read_injection, handler.generate_schema(InjectionIn)
+        )
+
+
+InjectionBody = Annotated[Injection, _InjectionBody()]
+
+
 @router.post("/inject", response_model=CommitOut)
-async def inject(body: InjectionIn, service: Service, principal: Writer) -> CommitOut:
+async def inject(injection: InjectionBody, service: Service, principal: Writer) -> CommitOut:
     """Add or update groups, sites, datasets with blocks and files, and replicas."""
-    injection = _injection(body)
     keys = [(d.name, b.name) for d in injection.datasets for b in d.blocks]
 
     async def plan(inventory: Inventory) -> list[Operation]:

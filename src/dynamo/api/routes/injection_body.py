@@ -1,0 +1,223 @@
+"""The common shape of a ``POST /inject`` body, read straight into an Injection.
+
+Large injections are datasets with blocks of files, and replicas; validating them through a
+pydantic model per file costs more than the rest of the request. :func:`fast_injection` reads
+the decoded JSON of such a body with plain checks that are strictly *narrower* than the
+models': names of printable ASCII (no whitespace), sizes of plain ints, no groups or sites. A
+body it does not take whole (``None``) goes through the models as before, so every error keeps
+its precise field, index and value; a body it takes gives the same Injection the models would.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Any, Final, TypeVar
+
+from dynamo.model import DatasetStatus, DataType
+from dynamo.server.injection import (
+    BlockReplicaSpec,
+    BlockSpec,
+    DatasetReplicaSpec,
+    DatasetSpec,
+    FileSpec,
+    Injection,
+)
+
+__all__ = ["fast_injection"]
+
+E = TypeVar("E", bound=IntEnum)
+
+_TOP: Final = frozenset({"groups", "sites", "datasets", "dataset_replicas"})
+_DATASET: Final = frozenset(
+    {"name", "status", "data_type", "software_version", "is_open", "blocks"}
+)
+_BLOCK: Final = frozenset({"name", "is_open", "files"})
+_FILE: Final = frozenset({"lfn", "size", "adler32"})
+_REPLICA: Final = frozenset({"dataset", "site", "group", "growing", "block_replicas"})
+_BLOCK_REPLICA: Final = frozenset({"block", "group", "is_custodial", "present"})
+_PRESENT: Final = frozenset({"size", "num_files"})
+_HEX: Final = "0123456789abcdef"
+_DIGITS: Final = "0123456789"
+_BIG: Final = 2**63
+
+
+class _NotCommonError(Exception):
+    """Not the common shape: the models decide."""
+
+
+def fast_injection(data: Any) -> Injection | None:
+    """The Injection of ``data`` (decoded JSON), or None to leave it to the models."""
+    try:
+        return _injection(data)
+    except _NotCommonError:
+        return None
+
+
+def _injection(data: Any) -> Injection:
+    _keys(data, _TOP)
+    if data.get("groups", []) != [] or data.get("sites", []) != []:
+        raise _NotCommonError
+    return Injection(
+        datasets=tuple(_dataset(d) for d in _list(data.get("datasets", []))),
+        dataset_replicas=tuple(_replica(r) for r in _list(data.get("dataset_replicas", []))),
+    )
+
+
+def _dataset(data: Any) -> DatasetSpec:
+    _keys(data, _DATASET)
+    return DatasetSpec(
+        name=_name(data.get("name"), 512, "#"),
+        status=_optional(data.get("status"), DatasetStatus),
+        data_type=_optional(data.get("data_type"), DataType),
+        software_version=_release(data.get("software_version")),
+        is_open=_optional_bool(data.get("is_open")),
+        blocks=tuple(_block(b) for b in _list(data.get("blocks", []))),
+    )
+
+
+def _block(data: Any) -> BlockSpec:
+    _keys(data, _BLOCK)
+    is_open = data.get("is_open", False)
+    if type(is_open) is not bool:
+        raise _NotCommonError
+    files = _list(data.get("files", []))
+    return BlockSpec(_name(data.get("name"), 128), is_open, tuple([_file(f) for f in files]))
+
+
+def _file(data: Any) -> FileSpec:
+    if type(data) is not dict or not data.keys() <= _FILE:
+        raise _NotCommonError
+    lfn, size, adler32 = data.get("lfn"), data.get("size"), data.get("adler32", "")
+    if (
+        type(lfn) is not str
+        or not 0 < len(lfn) <= 512
+        or not lfn.isascii()
+        or not lfn.isprintable()
+        or " " in lfn
+        or type(size) is not int
+        or not 0 <= size < _BIG
+        or type(adler32) is not str
+        or (adler32 and (len(adler32) != 8 or adler32.strip(_HEX)))
+    ):
+        raise _NotCommonError
+    return FileSpec(lfn, size, adler32)
+
+
+def _replica(data: Any) -> DatasetReplicaSpec:
+    _keys(data, _REPLICA)
+    growing = data.get("growing", False)
+    if type(growing) is not bool:
+        raise _NotCommonError
+    return DatasetReplicaSpec(
+        dataset=_name(data.get("dataset"), 512, "#"),
+        site=_label(data.get("site")),
+        group=_optional_label(data.get("group")),
+        growing=growing,
+        block_replicas=tuple(_block_replica(b) for b in _list(data.get("block_replicas", []))),
+    )
+
+
+def _block_replica(data: Any) -> BlockReplicaSpec:
+    _keys(data, _BLOCK_REPLICA)
+    is_custodial = data.get("is_custodial", False)
+    if type(is_custodial) is not bool:
+        raise _NotCommonError
+    present = data.get("present")
+    size = num_files = None
+    if present is not None:
+        if type(present) is not dict or present.keys() != _PRESENT:
+            raise _NotCommonError
+        size, num_files = _count(present["size"]), _count(present["num_files"])
+    return BlockReplicaSpec(
+        _name(data.get("block"), 128),
+        _optional_label(data.get("group")),
+        is_custodial,
+        size,
+        num_files,
+    )
+
+
+def _keys(data: Any, allowed: frozenset[str]) -> None:
+    if type(data) is not dict or not data.keys() <= allowed:
+        raise _NotCommonError
+
+
+def _list(value: Any) -> list[Any]:
+    if type(value) is not list:
+        raise _NotCommonError
+    return value
+
+
+def _name(value: Any, longest: int, forbidden: str = " ") -> str:
+    """A name of printable ASCII without spaces (nor ``forbidden``), 1 to ``longest`` long."""
+    if (
+        type(value) is not str
+        or not 0 < len(value) <= longest
+        or not value.isascii()
+        or not value.isprintable()
+        or " " in value
+        or forbidden in value
+    ):
+        raise _NotCommonError
+    return value
+
+
+def _label(value: Any) -> str:
+    """Printable ASCII, 1 to 64 long, neither starting nor ending with a space."""
+    if (
+        type(value) is not str
+        or not 0 < len(value) <= 64
+        or not value.isascii()
+        or not value.isprintable()
+        or value[0] == " "
+        or value[-1] == " "
+    ):
+        raise _NotCommonError
+    return value
+
+
+def _optional_label(value: Any) -> str | None:
+    return None if value is None else _label(value)
+
+
+def _optional_bool(value: Any) -> bool | None:
+    if value is not None and type(value) is not bool:
+        raise _NotCommonError
+    return value
+
+
+def _count(value: Any) -> int:
+    if type(value) is not int or not 0 <= value < _BIG:
+        raise _NotCommonError
+    return value
+
+
+def _optional(value: Any, enum: type[E]) -> E | None:
+    """An enumeration given by name, in any case (as the models take it)."""
+    if value is None:
+        return None
+    if type(value) is not str or not value.isascii():
+        raise _NotCommonError
+    member = enum.__members__.get(value.upper())
+    if member is None:
+        raise _NotCommonError
+    return member
+
+
+def _release(value: Any) -> tuple[int, int, int, str] | None:
+    """``CYCLE_MAJOR_MINOR[_SUFFIX]`` (1-6 digits each, an alphanumeric suffix)."""
+    if value is None:
+        return None
+    if type(value) is not str or len(value) > 64 or not value.isascii():
+        raise _NotCommonError
+    parts = value.split("_", 3)
+    if len(parts) < 3 or not all(_digits(p) for p in parts[:3]):
+        raise _NotCommonError
+    suffix = parts[3] if len(parts) == 4 else ""
+    if len(parts) == 4 and (not suffix or not suffix.isalnum()):
+        raise _NotCommonError
+    return int(parts[0]), int(parts[1]), int(parts[2]), suffix
+
+
+def _digits(part: str) -> bool:
+    return 0 < len(part) <= 6 and not part.strip(_DIGITS)
