@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from dynamo.model.enums import DatasetStatus, DataType, GroupLevel, SiteStatus, StorageType
 
@@ -37,11 +38,12 @@ __all__ = [
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
+@lru_cache(maxsize=1 << 16)
 def encode_block_name(name: str) -> int | str:
     """The compact resident form of a block name: a canonical UUID becomes its 128-bit int.
 
     Only the canonical spelling (lowercase, hyphenated) is converted, so decoding gives back
-    exactly the name that was encoded.
+    exactly the name that was encoded. Cached: a ChangeSet names a block once per file.
     """
     if len(name) == 36 and _CANONICAL_UUID.fullmatch(name):
         return int(name.replace("-", ""), 16)

@@ -168,6 +168,10 @@ class SequenceValidator:
 def _check(shadow: _Shadow, op: Operation) -> str | None:
     """The first problem of ``op`` given the shadow state, or None."""
     match op:
+        case UpsertFile(dataset=dataset, block=block, lfn=lfn, size=size):  # the most common
+            if not shadow.has_block((dataset, encode_block_name(block))):
+                return f"unknown block {dataset}#{block}"
+            return _name_problem("lfn", lfn) or _negative("size", size)
         case UpsertGroup(name=name):
             return _label_problem("name", name)
         case UpsertSite(name=name):
@@ -191,10 +195,6 @@ def _check(shadow: _Shadow, op: Operation) -> str | None:
                 or _negative("num_files", op.num_files)
                 or _negative("last_update", op.last_update)
             )
-        case UpsertFile(dataset=dataset, block=block, lfn=lfn, size=size):
-            if not shadow.has_block((dataset, encode_block_name(block))):
-                return f"unknown block {dataset}#{block}"
-            return _name_problem("lfn", lfn) or _negative("size", size)
         case UpsertDatasetReplica(dataset=dataset, site=site, group=group):
             return _refs(shadow, dataset=dataset, site=site, group=group)
         case UpsertBlockReplica(dataset=dataset, block=block, site=site, group=group):
@@ -207,6 +207,8 @@ def _check(shadow: _Shadow, op: Operation) -> str | None:
 def _record(shadow: _Shadow, op: Operation) -> None:
     """Update the shadow with the keys ``op`` creates or deletes."""
     match op:
+        case UpsertFile():  # the most common: files are not in the shadow
+            return
         case UpsertGroup(name=name):
             shadow.create("group", name)
         case UpsertSite(name=name):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from dynamo.errors import InvalidChangeSetError
 from dynamo.model import (
@@ -63,8 +63,9 @@ FilesOf = Callable[[Block], Sequence[File]]
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class FileSpec:
+class FileSpec(NamedTuple):
+    """A file to register (a named tuple: made once per file of an injection, cheaply)."""
+
     lfn: str
     size: int
     adler32: str = ""

@@ -150,6 +150,11 @@ class _Planner:
     def upsert(self, op: object) -> None:
         plan = self.plan
         match op:
+            case UpsertFile(lfn=lfn, dataset=dataset, block=block):  # the most common first
+                plan.files[lfn] = op
+                children = self.children
+                children[("dataset", dataset)].append((plan.files, lfn))
+                children[("block", dataset, block)].append((plan.files, lfn))
             case UpsertGroup(name=name):
                 plan.groups[name] = op
             case UpsertSite(name=name):
@@ -165,9 +170,6 @@ class _Planner:
                 plan.blocks[(dataset, name)] = op
                 self.sizes[(dataset, name)] = (op.size, op.num_files)
                 self._remember((("dataset", dataset),), plan.blocks, (dataset, name))
-            case UpsertFile(lfn=lfn, dataset=dataset, block=block):
-                plan.files[lfn] = op
-                self._remember((("dataset", dataset), ("block", dataset, block)), plan.files, lfn)
             case UpsertDatasetReplica(dataset=dataset, site=site):
                 plan.dataset_replicas[(dataset, site)] = op
                 self._remember(
