@@ -9,6 +9,8 @@ from databases import SQL_BACKENDS
 from dynamo.model import (
     Block,
     ChangeSet,
+    DatasetStatus,
+    DataType,
     DeleteFile,
     Inventory,
     Operation,
@@ -136,7 +138,8 @@ def test_a_changeset_with_50k_file_upserts_commits_in_one_go(
 
 def _many_replicas(round_: int) -> ChangeSet:
     """300 datasets of one block with replicas at two sites: enough rows for the store's bulk
-    (COPY) path on PostgreSQL. ``round_`` 1 changes every replica attribute of round 0."""
+    (COPY) path on PostgreSQL. ``round_`` 1 changes every dataset, block and replica attribute
+    of round 0."""
     ops: list[Operation] = [
         UpsertGroup(name="G1"),
         UpsertGroup(name="G2"),
@@ -145,8 +148,27 @@ def _many_replicas(round_: int) -> ChangeSet:
     ]
     for d in range(300):
         name = f"/Many{d:03d}/Replicas-v1/AOD"
-        ops.append(UpsertDataset(name=name))
-        ops.append(UpsertBlock(dataset=name, name="b", size=30, num_files=3))
+        ops.append(
+            UpsertDataset(
+                name=name,
+                status=(DatasetStatus.VALID, DatasetStatus.PRODUCTION)[(d + round_) % 2],
+                data_type=(DataType.MC, DataType.DATA)[(d + round_) % 2],
+                software_version=(10, 6, round_, "patch1" if d % 2 else "") if d % 3 else None,
+                last_update=100 + round_,
+                is_open=(d + round_) % 2 == 0,
+            )
+        )
+        block = f"b{d}\\x" if d % 7 == 0 else "b"
+        ops.append(
+            UpsertBlock(
+                dataset=name,
+                name=block,
+                size=30 + round_,
+                num_files=3 + round_,
+                is_open=(d + round_) % 2 == 1,
+                last_update=200 + round_,
+            )
+        )
         for site in ("T2_A", "T2_B"):
             group = (None, "G1", "G2")[(d + round_) % 3]
             ops.append(
@@ -158,7 +180,7 @@ def _many_replicas(round_: int) -> ChangeSet:
             ops.append(
                 UpsertBlockReplica(
                     dataset=name,
-                    block="b",
+                    block=block,
                     site=site,
                     group=group if d % 5 else None,
                     is_custodial=(d + round_) % 3 == 1,
@@ -170,7 +192,7 @@ def _many_replicas(round_: int) -> ChangeSet:
     return ChangeSet.of(ops)
 
 
-def test_many_replicas_are_upserted_and_updated_in_place(
+def test_many_datasets_blocks_and_replicas_are_upserted_and_updated_in_place(
     store: InventoryStore, inventory: Inventory
 ) -> None:
     store.commit(_many_replicas(0), inventory)
