@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends
@@ -24,8 +24,16 @@ def service_of(request: Request) -> InventoryService:
     return found
 
 
-Service = Annotated[InventoryService, Depends(service_of)]
-"""A route parameter receiving the inventory service."""
+async def _service(request: Request) -> InventoryService:
+    return service_of(request)
+
+
+Service = Annotated[InventoryService, Depends(_service)]
+"""A route parameter receiving the inventory service.
+
+Dependencies are coroutines, here and in the routes: FastAPI runs a plain function dependency
+in its thread pool, which costs every request a round trip to a worker thread (more than the
+rest of a cached listing's handling) and would read the image off the event loop thread."""
 
 
 def engine_or_none(service: InventoryService) -> Engine | None:
@@ -34,11 +42,11 @@ def engine_or_none(service: InventoryService) -> Engine | None:
     return store.engine if isinstance(store, SqlInventoryStore) else None
 
 
-def database_of(what: str) -> Callable[[InventoryService], Engine]:
+def database_of(what: str) -> Callable[[InventoryService], Awaitable[Engine]]:
     """A dependency giving the inventory's database, where ``what`` (history, queues, reports)
     is kept; a server whose inventory is not in a database has none of it (404)."""
 
-    def engine_of(service: Service) -> Engine:
+    async def engine_of(service: Service) -> Engine:
         engine = engine_or_none(service)
         if engine is None:
             raise NotFoundError(f"this server keeps no {what} (its inventory is not in a database)")

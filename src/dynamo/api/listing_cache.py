@@ -52,7 +52,7 @@ class ListingCache:
         return body
 
 
-def listing_cache_of(request: Request) -> ListingCache:
+async def listing_cache_of(request: Request) -> ListingCache:
     """The application's listing cache (made on first use)."""
     state = request.app.state
     found: ListingCache | None = getattr(state, "listing_cache", None)

@@ -32,13 +32,13 @@ __all__ = [
 ]
 
 
-def registry_of(request: HttpRequest) -> RegistryStore:
+async def registry_of(request: HttpRequest) -> RegistryStore:
     """The registry store of the application handling ``request``."""
     found: RegistryStore = request.app.state.registry
     return found
 
 
-def now_of(request: HttpRequest) -> int:
+async def now_of(request: HttpRequest) -> int:
     """The current time in epoch seconds, from the application's clock."""
     clock: Callable[[], float] = getattr(request.app.state, "clock", time.time)
     return int(clock())

@@ -31,7 +31,7 @@ router = APIRouter(tags=["applications"])
 MAX_LOG_CHUNK = 1 << 20
 
 
-def scheduler_of(request: Request) -> Scheduler:
+async def scheduler_of(request: Request) -> Scheduler:
     found: Scheduler | None = getattr(request.app.state, "scheduler", None)
     if found is None:
         raise NotFoundError("this server runs no scheduler")

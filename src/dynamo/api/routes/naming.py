@@ -43,7 +43,7 @@ class ReplicationRow(BaseModel):
     rms: float
 
 
-def catalogs_of(request: Request) -> Mapping[str, TrivialFileCatalog]:
+async def catalogs_of(request: Request) -> Mapping[str, TrivialFileCatalog]:
     found: Mapping[str, TrivialFileCatalog] = getattr(request.app.state, "catalogs", {})
     return found
 

@@ -50,7 +50,7 @@ def _is_dataset_name(name: str) -> bool:
     return True
 
 
-def popularity_of(request: Request) -> PopularityStore:
+async def popularity_of(request: Request) -> PopularityStore:
     """The access records of the application handling ``request``."""
     found: PopularityStore = request.app.state.popularity
     return found

@@ -14,10 +14,9 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from dynamo.api.deps import service_of
+from dynamo.api.deps import Service
 from dynamo.api.errors import error_response
 from dynamo.server.leader import ServerNode
-from dynamo.server.service import InventoryService
 
 __all__ = ["FollowerRedirect", "router"]
 
@@ -43,14 +42,14 @@ class ServersOut(BaseModel):
     servers: list[ServerOut]
 
 
-def _node_of(request: Request) -> ServerNode | None:
+async def _node_of(request: Request) -> ServerNode | None:
     node: ServerNode | None = getattr(request.app.state, "node", None)
     return node
 
 
 @router.get("/servers", response_model=ServersOut)
 async def get_servers(
-    service: Annotated[InventoryService, Depends(service_of)],
+    service: Service,
     node: Annotated[ServerNode | None, Depends(_node_of)],
 ) -> ServersOut:
     """The servers that reported to the database (a standalone server: only itself).

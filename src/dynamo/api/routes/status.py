@@ -8,9 +8,8 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from dynamo import __version__
-from dynamo.api.deps import service_of
+from dynamo.api.deps import Service
 from dynamo.api.security import Principal, caller
-from dynamo.server.service import InventoryService
 
 router = APIRouter(tags=["status"])
 
@@ -25,7 +24,7 @@ class Status(BaseModel):
 
 @router.get("/status", response_model=Status)
 async def get_status(
-    service: Annotated[InventoryService, Depends(service_of)],
+    service: Service,
     principal: Annotated[Principal, Depends(caller)],
 ) -> Status:
     """The server's version, the log sequence number of its image and the object counts."""

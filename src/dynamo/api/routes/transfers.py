@@ -82,7 +82,7 @@ class TaskOutcome(StrEnum):
     CANCELLED = "cancelled"
 
 
-def queue_of(service: Service) -> Engine:
+async def queue_of(service: Service) -> Engine:
     """The database holding the file-operation queue: the inventory's."""
     store = service.store
     if not isinstance(store, SqlInventoryStore):

@@ -40,7 +40,7 @@ SiteName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^\S+$")]
 Adler = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{8}$")]
 
 
-def userdata_of(request: Request) -> UserDataService:
+async def userdata_of(request: Request) -> UserDataService:
     found: UserDataService | None = request.app.state.userdata
     if found is None:
         raise NotFoundError("this server keeps no user data (its inventory is not in a database)")
