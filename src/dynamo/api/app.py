@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from dynamo import __version__
 from dynamo.api.errors import ERROR_RESPONSES, document_errors, install_error_handlers
 from dynamo.api.limits import DEFAULT_MAX_BODY, BodyLimit
+from dynamo.api.listing_cache import ListingFastPath
 from dynamo.api.operations import install_operations
 from dynamo.api.routes import (
     applications,
@@ -99,6 +100,8 @@ def create_app(
     app.state.registry = registry if registry is not None else registry_store_for(service.store)
     app.state.scheduler = scheduler
     app.state.node = node
+    listings = [f"{API_PREFIX}{path}" for path in replicas.CACHED_LISTINGS]
+    app.add_middleware(ListingFastPath, paths=listings)  # innermost: inside the request log
     if node is not None:
         app.add_middleware(servers.FollowerRedirect, node=node)
     app.state.popularity = popularity_store_for(service.store)  # access records, next to it

@@ -32,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dynamo.api.deps import engine_or_none, service_of
+from dynamo.api.listing_cache import ROUTE_KEY
 from dynamo.fileops.ports import OpKind
 from dynamo.fileops.queries import link_rates
 from dynamo.fileops.stats import queue_counts
@@ -107,7 +108,11 @@ def _route_of(scope: Scope) -> str:
     """The matched route's template (``/api/v1/datasets/{name}``): bounded label values.
 
     FastAPI keeps an included router's prefix beside the route (in ``scope["fastapi"]``);
-    without it the route's own path is the best we have."""
+    without it the route's own path is the best we have. A request answered below the
+    routing (:class:`~dynamo.api.listing_cache.ListingFastPath`) carries its template."""
+    template = scope.get(ROUTE_KEY)
+    if template is not None:
+        return str(template)
     route = scope.get("route")
     path = getattr(route, "path", None)
     if not isinstance(path, str):

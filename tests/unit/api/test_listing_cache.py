@@ -51,3 +51,23 @@ def test_the_least_recently_used_body_goes_and_large_bodies_are_not_kept() -> No
     for _ in range(2):
         cache.body(_service(image), "big", lambda: build("big", b"12345"))
     assert calls["big"] == 2
+
+
+def test_a_request_as_sent_finds_its_body_only_in_the_state_it_was_built_in() -> None:
+    cache, image = ListingCache(max_entries=2), _ServiceDouble()
+    sent = ("/api/v1/replicas", b"site=T2_*")
+    assert cache.sent_before(_service(image), sent) is None
+    cache.body(_service(image), "k", lambda: b"[1]", sent=sent)
+    cache.body(_service(image), "k", lambda: b"[never built]", sent=("/api/v1/replicas", b""))
+    assert cache.sent_before(_service(image), sent) == b"[1]"
+    assert cache.sent_before(_service(image), ("/api/v1/replicas", b"")) == b"[1]"
+    assert cache.sent_before(_service(image), ("/api/v1/replicas", b"site=T1_*")) is None
+    image.seq = 2
+    assert cache.sent_before(_service(image), sent) is None
+    cache.body(_service(image), "other", lambda: b"[2]", sent=("/x", b""))
+    assert cache.sent_before(_service(image), sent) is None  # emptied with the bodies
+    assert cache.fast_hits == 2
+    for n in range(3):  # as many requests as bodies are kept, least recently used out
+        cache.body(_service(image), "other", lambda: b"[2]", sent=("/x", b"%d" % n))
+    assert cache.sent_before(_service(image), ("/x", b"0")) is None
+    assert cache.sent_before(_service(image), ("/x", b"2")) == b"[2]"

@@ -13,15 +13,15 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from enum import StrEnum
 from fnmatch import fnmatchcase
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 from starlette.responses import Response, StreamingResponse
 
 from dynamo.api.deps import IntParam, Service
-from dynamo.api.listing_cache import ListingCache, listing_cache_of
+from dynamo.api.listing_cache import cached_listing
 from dynamo.api.routes.inventory import find_dataset
 from dynamo.api.views import (
     BlockReplicaView,
@@ -37,6 +37,10 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["replicas"])
 
+CACHED_LISTINGS: Final = ("/replicas", "/blockreplicas")
+"""Paths of the listings answered with :func:`~dynamo.api.listing_cache.cached_listing`, which
+:class:`~dynamo.api.listing_cache.ListingFastPath` may answer again (public, no caller asked)."""
+
 SiteFilter = Annotated[str | None, Query(description="Site name or glob.")]
 DatasetFilter = Annotated[str | None, Query(description="Dataset name or glob.")]
 GroupFilter = Annotated[str | None, Query(description="Owner group; 'null' for the null group.")]
@@ -46,7 +50,6 @@ Format = Annotated[
 ]
 Limit = Annotated[IntParam, Query(ge=1, le=100_000)]
 Offset = Annotated[IntParam, Query(ge=0)]
-Cache = Annotated[ListingCache, Depends(listing_cache_of)]
 
 _CHUNK = 2_000
 
@@ -149,8 +152,8 @@ def _ndjson(items: Iterator[object], view: Callable[[object], BaseModel]) -> Res
     responses={200: {"content": {"application/x-ndjson": {}}}},
 )
 async def list_dataset_replicas(
+    request: Request,
     service: Service,
-    cache: Cache,
     site: SiteFilter = None,
     dataset: DatasetFilter = None,
     group: GroupFilter = None,
@@ -168,8 +171,7 @@ async def list_dataset_replicas(
         views = [dataset_replica_view(r) for r in matched[offset : offset + limit]]
         return json_body(DatasetReplicaPage(items=views, total=len(matched)))
 
-    key = ("replicas", site, dataset, group, limit, offset)
-    return Response(cache.body(service, key, page), media_type="application/json")
+    return cached_listing(request, service, ("replicas", site, dataset, group, limit, offset), page)
 
 
 @router.get(
@@ -178,8 +180,8 @@ async def list_dataset_replicas(
     responses={200: {"content": {"application/x-ndjson": {}}}},
 )
 async def list_block_replicas(
+    request: Request,
     service: Service,
-    cache: Cache,
     site: SiteFilter = None,
     dataset: DatasetFilter = None,
     group: GroupFilter = None,
@@ -199,7 +201,7 @@ async def list_block_replicas(
         return json_body(BlockReplicaPage(items=views, total=len(matched)))
 
     key = ("blockreplicas", site, dataset, group, complete, limit, offset)
-    return Response(cache.body(service, key, page), media_type="application/json")
+    return cached_listing(request, service, key, page)
 
 
 @router.get("/files", response_model=list[FileView])
