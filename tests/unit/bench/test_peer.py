@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import statistics
+import subprocess
+import sys
 
 import pytest
 
-from dynamo.bench.peer import PEER_SCALES, Metric, advantage, peer_inventory, report_json
+from dynamo.bench.peer import PEER_SCALES, Metric, advantage, peer_inventory, processes, report_json
 from dynamo.bench.peer.dynamo_side import (
     GROUP,
     block_name,
@@ -115,6 +117,41 @@ def test_listing_metrics_compare_latency_and_throughput_at_1_and_16_clients() ->
     assert [m.unit for m in found] == ["ms", "req/s", "ms", "req/s"]
     assert all(m.advantage == 100.0 for m in found)
     assert found[-1].target == 100
+
+
+def test_listing_metrics_add_the_ratio_per_server_cpu_second_when_both_were_measured() -> None:
+    ours = ListingRun(100, 0, 0.1, tuple([0.001] * 100), server_cpu_seconds=0.05)
+    theirs = ListingRun(100, 2, 10.0, tuple([0.1] * 100), server_cpu_seconds=19.6)
+    assert ours.to_dict()["requests_per_server_cpu_second"] == 2000.0
+    assert theirs.to_dict()["requests_per_server_cpu_second"] == 5.0  # answered ones only
+    found = listing_metrics("site", {"1": ours, "16": ours}, {"1": theirs, "16": theirs})
+    per_cpu = found[-1]
+    assert per_cpu.name == "site listing throughput per server CPU second, 16 clients"
+    assert (per_cpu.unit, per_cpu.advantage, per_cpu.target) == ("req/CPU-s", 400.0, None)
+    assert found[3].name == "site listing throughput, 16 clients"  # the old names stay
+    unmeasured = dataclasses.replace(theirs, server_cpu_seconds=None)
+    assert "server_cpu_seconds" not in unmeasured.to_dict()
+    assert len(listing_metrics("site", {"1": ours, "16": ours}, {"1": ours, "16": unmeasured})) == 4
+
+
+def test_the_cpu_time_of_a_server_counts_its_children() -> None:
+    """A parent that only waits, and its child, which burns 0.3 s of CPU (CPU, not wall time)."""
+    burn = "import time\nwhile time.process_time() < 0.3: pass\nprint('burnt', flush=True)"
+    parent = (
+        "import subprocess, sys, time\n"
+        f"child = subprocess.Popen([sys.executable, '-c', {burn!r}], stdout=sys.stdout)\n"
+        "time.sleep(60)"
+    )
+    with subprocess.Popen([sys.executable, "-c", parent], stdout=subprocess.PIPE) as server:
+        try:
+            assert server.stdout is not None
+            assert server.stdout.readline() == b"burnt\n"
+            assert len(processes.process_tree(server.pid)) == 2
+            assert processes.cpu_seconds(server.pid) >= 0.3
+            assert processes.rss_bytes(server.pid) > 0
+        finally:
+            server.kill()
+    assert processes.cpu_seconds(server.pid) == 0.0  # gone
 
 
 def test_percentiles_are_nearest_rank_in_milliseconds() -> None:

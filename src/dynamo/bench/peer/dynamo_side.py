@@ -23,6 +23,7 @@ import orjson
 
 from dynamo.bench.api import _DN, _HEADER, _grant_bench_user
 from dynamo.bench.generator import REFERENCE_TIME
+from dynamo.bench.peer import processes
 from dynamo.bench.peer.scale import PeerDataset, PeerInventory
 from dynamo.bench.serving import free_port
 from dynamo.dealer import DealerConfig, DealerOptions, PlugInSettings
@@ -346,9 +347,8 @@ class DynamoServer:
         self.process = None
 
     def rss_bytes(self) -> int:
-        if self.process is None:
-            return 0
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-        return 0
+        return 0 if self.process is None else processes.rss_bytes(self.process.pid)
+
+    def cpu_seconds(self) -> float:
+        """CPU time the server process has used so far."""
+        return 0.0 if self.process is None else processes.cpu_seconds(self.process.pid)

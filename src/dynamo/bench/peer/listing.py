@@ -3,15 +3,20 @@
 Concurrent keep-alive HTTP/1.1 connections on one asyncio loop, with just enough parsing for
 ``Content-Length`` and chunked bodies (Rucio streams its listings). A fixed number of requests
 is spread over the clients after a short warm-up; latency runs from sending a request until
-its whole body is read; percentiles by nearest rank.
+its whole body is read; percentiles by nearest rank. Given a way to read the servers' CPU
+time, a run also records how much of it the timed requests took (the warm-up excluded): the
+load generator shares the machine, so the wall-clock rate of a busy machine tends to the ratio
+of work per request of everything running, while requests per server CPU second are what a
+server on its own cores would sustain.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,10 +31,18 @@ class ListingRun:
     errors: int
     seconds: float
     latencies: tuple[float, ...]
+    server_cpu_seconds: float | None = None
+    """CPU time of the server processes during the run (None: not measured)."""
 
     @property
     def requests_per_second(self) -> float:
         return (self.requests - self.errors) / self.seconds if self.seconds else 0.0
+
+    @property
+    def requests_per_server_cpu_second(self) -> float | None:
+        if not self.server_cpu_seconds:
+            return None
+        return (self.requests - self.errors) / self.server_cpu_seconds
 
     def to_dict(self) -> dict[str, Any]:
         ordered = sorted(self.latencies)
@@ -41,6 +54,15 @@ class ListingRun:
             "p50_ms": percentile_ms(ordered, 50),
             "p99_ms": percentile_ms(ordered, 99),
             "quantiles_ms": quantiles_ms(ordered),
+        } | self._cpu_figures()
+
+    def _cpu_figures(self) -> dict[str, Any]:
+        per_second = self.requests_per_server_cpu_second
+        if self.server_cpu_seconds is None or per_second is None:
+            return {}
+        return {
+            "server_cpu_seconds": round(self.server_cpu_seconds, 3),
+            "requests_per_server_cpu_second": round(per_second, 2),
         }
 
 
@@ -109,10 +131,16 @@ def measure_listing(
     requests: int = 500,
     warmup: int = 40,
     seed: int = 0,
+    server_cpu: Callable[[], float] | None = None,
 ) -> ListingRun:
     """``requests`` GETs of random ``targets`` from ``clients`` connections (after a warm-up
-    of every server): with several ports (servers), connection n goes to port n mod count."""
+    of every server): with several ports (servers), connection n goes to port n mod count.
+    ``server_cpu`` reads the servers' CPU seconds so far, before and after the timed part."""
     ports = (port,) if isinstance(port, int) else tuple(port)
     lines = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
     asyncio.run(_drive(ports, targets, lines, len(ports), warmup * len(ports), seed + 7))
-    return asyncio.run(_drive(ports, targets, lines, clients, requests, seed))
+    before = None if server_cpu is None else server_cpu()
+    run = asyncio.run(_drive(ports, targets, lines, clients, requests, seed))
+    if server_cpu is None or before is None:
+        return run
+    return dataclasses.replace(run, server_cpu_seconds=server_cpu() - before)

@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from dynamo.bench.peer import processes
 from dynamo.bench.serving import free_port
 from dynamo.errors import ConfigurationError
 
@@ -245,17 +246,8 @@ class RucioPeer:
 
     def rss_bytes(self) -> int:
         """Resident memory of gunicorn's master and workers (from /proc)."""
-        if self.server is None:
-            return 0
-        total = 0
-        pids = [self.server.pid]
-        children = Path(f"/proc/{self.server.pid}/task/{self.server.pid}/children")
-        if children.exists():
-            pids += [int(p) for p in children.read_text().split()]
-        for pid in pids:
-            status = Path(f"/proc/{pid}/status")
-            if status.exists():
-                for line in status.read_text().splitlines():
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1]) * 1024
-        return total
+        return 0 if self.server is None else processes.rss_bytes(self.server.pid)
+
+    def cpu_seconds(self) -> float:
+        """CPU time gunicorn's master and workers have used so far (not PostgreSQL's)."""
+        return 0.0 if self.server is None else processes.cpu_seconds(self.server.pid)
