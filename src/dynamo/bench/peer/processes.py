@@ -4,6 +4,7 @@ e.g. gunicorn's workers), read from ``/proc``; 0 for a process that is gone or w
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 __all__ = ["cpu_seconds", "process_tree", "rss_bytes"]
@@ -35,28 +36,29 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of ``pid`` and its descendants (all their threads) so far."""
-    total = 0
+def _each(pid: int, name: str) -> Iterator[str]:
+    """``/proc/<member>/<name>`` of every member of ``pid``'s tree still there."""
     for member in process_tree(pid):
         try:
-            stat = Path(f"/proc/{member}/stat").read_text()
+            yield Path(f"/proc/{member}/{name}").read_text()
         except OSError:
             continue
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of ``pid`` and its descendants (all their threads) so far."""
+    ticks = 0
+    for stat in _each(pid, "stat"):
         fields = stat.rsplit(")", 1)[1].split()  # after the command, which may hold spaces
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-    return total / _TICK
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return ticks / _TICK
 
 
 def rss_bytes(pid: int) -> int:
     """Resident memory of ``pid`` and its descendants."""
-    total = 0
-    for member in process_tree(pid):
-        try:
-            status = Path(f"/proc/{member}/status").read_text()
-        except OSError:
-            continue
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1]) * 1024
-    return total
+    return sum(
+        int(line.split()[1]) * 1024
+        for status in _each(pid, "status")
+        for line in status.splitlines()
+        if line.startswith("VmRSS:")
+    )
