@@ -53,6 +53,9 @@ _PATTERNS: Final = (
     # password=x (query strings, key=value)
     (re.compile(rf"(?i)(\b[\w-]*{_NAMES}[\w-]*=)[^&\s'\",;)]+"), rf"\1{MASK}"),
 )
+_MAY_HOLD: Final = re.compile(rf"(?i)://|authorization|bearer|basic|cookie|{_NAMES}")
+"""What every text that one of the patterns changes contains (a URL, a header or scheme name,
+a secret-like name): one scan passes the other texts (most log lines) through."""
 _SECRET_ENV: Final = re.compile(r"(?i)(PASSW(OR)?D|SECRET|TOKEN|API_?KEY|ACCESS_KEY)")
 
 _lock = threading.Lock()
@@ -77,6 +80,10 @@ def redact(text: str) -> str:
     literal = _literal
     if literal is not None:
         text = literal.sub(MASK, text)
+    return text if _MAY_HOLD.search(text) is None else _substitute(text)
+
+
+def _substitute(text: str) -> str:
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text

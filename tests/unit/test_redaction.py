@@ -6,6 +6,8 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dynamo import redaction
 from dynamo.redaction import MASK, install, redact, register_secret
@@ -47,6 +49,20 @@ def test_secrets_are_masked(text: str, secret: str) -> None:
 )
 def test_ordinary_text_is_left_alone(text: str) -> None:
     assert redact(text) == text
+
+
+_PIECES = (
+    "://", "u:p@", "Authorization", "proxy-", "bearer ", "Basic ", "cookie", "Set-Cookie",
+    "password", "PASSWD", "pwd", "Secret", "token", "api_key", "accesskey", "secret_key",
+    ":", "=", "\"", "'", " ", "&", "@", "/", "x", "-", "_", "9", "\\", ",", "}", ";",
+)  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=14).map("".join))
+@settings(max_examples=600, deadline=None)
+def test_the_quick_scan_passes_only_texts_that_no_pattern_changes(text: str) -> None:
+    """The one-scan check before the patterns never skips a text one of them would change."""
+    assert redact(text) == redaction._substitute(text)
 
 
 def test_a_registered_secret_is_masked_anywhere() -> None:
