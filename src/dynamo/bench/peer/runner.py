@@ -51,9 +51,12 @@ SEMANTICS = {
         "Rucio's), one `dynamo server` process and, in the '2 Dynamo servers' line, two "
         "(the leader and a follower, the 16 connections spread over both, as Rucio has two "
         "gunicorn workers); a server keeps a listing's serialized answer "
-        "until the inventory changes (nothing changes during the runs, so a repeated site "
-        "listing is served from it; 500 random datasets of 10,000 mostly are not). Same "
-        "client, same request count."
+        "until the inventory changes and sends it again for the same request below its "
+        "routing (nothing changes during the runs, so a repeated site listing is served from "
+        "it; 500 random datasets of 10,000 mostly are not). Same client, same request "
+        "count. 'per server CPU second': the requests over the CPU time of the server "
+        "processes during the run (Dynamo's process or processes; gunicorn's master and "
+        "workers, not PostgreSQL's backends, which Rucio's listings also use)."
     ),
     "deletion": (
         "Rucio: reaper usage check + list_and_mark_unlocked_replicas(limit=1000) until 10 % "
