@@ -207,6 +207,28 @@ def test_the_demo_shows_every_component_at_work_and_sums_up(
     assert summary["user_datasets_consolidated"] == 1  # by the leader's user-data pass
     [full] = [s for s in summary["sites"] if s["site"] == grid_full(directory)]
     assert full["occupancy_after"] <= 0.85
+    _resumed_demo_writes_a_new_user_dataset(directory, port, tmp_path)
+
+
+def _resumed_demo_writes_a_new_user_dataset(directory: Path, port: int, tmp_path: Path) -> None:
+    """Run the demo again on the same grid: alice's first dataset is complete, so her jobs
+    write (and the demo counts) a new one instead of stopping on a refusal."""
+    resumed = subprocess.run(
+        [
+            *(sys.executable, "-m", "dynamo", "demo", "--dir", str(directory)),
+            *("--port", str(port), "--duration", "30", "--json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    (tmp_path / "demo-resumed.log").write_text(resumed.stderr)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "resuming the grid" in resumed.stderr
+    assert "user jobs stopped" not in resumed.stderr, resumed.stderr[-3000:]
+    assert json.loads(resumed.stdout)["user_datasets"] == 1
+    names = {row[0] for row in _query(directory / "dynamo.sqlite", "SELECT name FROM datasets")}
+    assert {"/DemoAnalysis/alice-ntuples/USER", "/DemoAnalysis/alice-ntuples2/USER"} <= names
 
 
 def grid_full(directory: Path) -> str:

@@ -6,7 +6,9 @@ admin gives every T2 disk site a quota for user data; alice's jobs at two sites 
 output into one dataset, file by file (ask a location, write the file there, confirm it: the
 server checks size and adler32 on the site's storage before registering it); when her jobs are
 done she declares the dataset complete and consolidates it at one site, which file operations
-carry out. Bob's job tries to write into alice's namespace and is refused (403), as it must be.
+carry out. A resumed demo finds her earlier datasets complete, so each run writes a new one
+(``alice-ntuples``, ``alice-ntuples2``, ...). Bob's job tries to write into alice's namespace
+and is refused (403), as it must be.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from dynamo.api.security import Role, Target
 from dynamo.demo.watch import Event
 from dynamo.store.engine import make_engine
 
-__all__ = ["USERS", "USER_HEADER", "UserJobs", "register_users"]
+__all__ = ["USERS", "USER_HEADER", "UserJobs", "fresh_dataset", "register_users"]
 
 USER_HEADER = "X-Demo-Client-DN"
 USERS = {
@@ -35,7 +37,7 @@ USERS = {
     "alice": ("/DC=org/DC=demo/OU=Users/CN=alice", Role.USER),
     "bob": ("/DC=org/DC=demo/OU=Users/CN=bob", Role.USER),
 }
-DATASET = "/DemoAnalysis/alice-ntuples/USER"
+LABEL = "ntuples"
 FILES_PER_SITE = 4
 QUOTA_BYTES = 20_000_000
 
@@ -62,6 +64,8 @@ class UserJobs:
     seed: int = 1
     written: dict[str, int] = field(default_factory=dict)
     step: int = 0
+    dataset: str = ""
+    """Alice's dataset of this run, chosen at the first step (see :func:`fresh_dataset`)."""
     done: bool = False
 
     def tick(self) -> list[Event]:
@@ -75,6 +79,8 @@ class UserJobs:
     def _step(self, http: httpx.Client) -> list[Event]:
         first, second = self.sites[0], self.sites[1]
         if self.step == 0:
+            taken = self._call(http, "alice", "GET", "/userdata/datasets?owner=alice", None)
+            self.dataset = fresh_dataset({str(entry["name"]) for entry in taken})
             for site in self.sites:
                 self._call(
                     http, "demo-admin", "PUT", f"/userdata/quotas/{site}", {"quota": QUOTA_BYTES}
@@ -86,18 +92,18 @@ class UserJobs:
         if self.step == FILES_PER_SITE + 1:
             return [self._intruder(http, first)]
         if self.step == FILES_PER_SITE + 2:
-            self._call(http, "alice", "POST", "/userdata/complete", {"dataset": DATASET})
-            return [Event("userdata", f"alice: processing of {DATASET} complete", "bold")]
-        self._call(
-            http, "alice", "POST", "/userdata/subscriptions", {"dataset": DATASET, "site": first}
-        )
+            self._call(http, "alice", "POST", "/userdata/complete", {"dataset": self.dataset})
+            return [Event("userdata", f"alice: processing of {self.dataset} complete", "bold")]
+        body = {"dataset": self.dataset, "site": first}
+        self._call(http, "alice", "POST", "/userdata/subscriptions", body)
         self.done = True
-        return [Event("userdata", f"alice consolidates {DATASET} at {first}", "bold")]
+        return [Event("userdata", f"alice consolidates {self.dataset} at {first}", "bold")]
 
     def _inject(self, http: httpx.Client, site: str, number: int) -> Event:
-        lfn = f"/store/user/alice/ntuples/{site}/ntuple_{number:03d}.root"
+        label = self.dataset.split("/")[2].removeprefix("alice-")
+        lfn = f"/store/user/alice/{label}/{site}/ntuple_{number:03d}.root"
         data = random.Random(f"{self.seed}:{lfn}").randbytes(20_000 + 997 * number)
-        body = {"dataset": DATASET, "lfn": lfn, "site": site, "size": len(data)}
+        body = {"dataset": self.dataset, "lfn": lfn, "site": site, "size": len(data)}
         where = self._call(http, "alice", "POST", "/userdata/locations", body)
         path = Path(urlsplit(where["pfn"]).path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -113,18 +119,32 @@ class UserJobs:
 
     def _intruder(self, http: httpx.Client, site: str) -> Event:
         lfn = "/store/user/alice/ntuples/not_bobs.root"
-        body = {"dataset": DATASET, "lfn": lfn, "site": site, "size": 100}
+        body = {"dataset": self.dataset, "lfn": lfn, "site": site, "size": 100}
         answer = http.post("/userdata/locations", json=body, headers=_as("bob"))
         verdict = "refused" if answer.status_code == 403 else f"answered {answer.status_code}"
         return Event("userdata", f"bob tries to write into alice's namespace: {verdict}", "yellow")
 
     def _call(
-        self, http: httpx.Client, user: str, method: str, path: str, body: dict[str, Any]
+        self, http: httpx.Client, user: str, method: str, path: str, body: dict[str, Any] | None
     ) -> Any:
         answer = http.request(method, path, json=body, headers=_as(user))
         if answer.status_code >= 400:
             raise UserJobError(f"{user}: {method} {path}: {answer.status_code} {answer.text[:300]}")
         return answer.json()
+
+
+def fresh_dataset(taken: set[str]) -> str:
+    """The first of alice's dataset names (``alice-ntuples``, ``alice-ntuples2``, ...) not in
+    ``taken``."""
+    number = 1
+    while (name := _dataset_name(number)) in taken:
+        number += 1
+    return name
+
+
+def _dataset_name(number: int) -> str:
+    suffix = "" if number == 1 else str(number)
+    return f"/DemoAnalysis/alice-{LABEL}{suffix}/USER"
 
 
 def _as(user: str) -> dict[str, str]:
