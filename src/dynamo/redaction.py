@@ -15,19 +15,22 @@
 :func:`install` (called once by the ``dynamo`` command) makes every log record of the process
 pass through :func:`redact` (message and traceback) at creation, whatever its logger or handler
 (uvicorn's included), and forked children inherit it. The API's error bodies and the CLI's
-error lines are redacted too.
+error lines are redacted too, as are the arguments of application runs it shows
+(:func:`redact_values`). An application run's child also writes its standard output and error
+through a :class:`RedactingWriter` (tracebacks, ``print``), so its stored log holds no secret.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import re
 import threading
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, TextIO
 
-__all__ = ["MASK", "install", "redact", "register_secret"]
+__all__ = ["MASK", "RedactingWriter", "install", "redact", "redact_values", "register_secret"]
 
 MASK: Final = "***"
 _MIN_SECRET: Final = 6
@@ -64,6 +67,14 @@ _literal: re.Pattern[str] | None = None
 _installed = False
 
 
+def _unlock_in_child() -> None:
+    global _lock
+    _lock = threading.Lock()  # a forked child's copy may be held by a thread it has not
+
+
+os.register_at_fork(after_in_child=_unlock_in_child)
+
+
 def register_secret(value: str | None) -> None:
     """Mask ``value`` wherever it appears from now on (ignored if shorter than 6 characters)."""
     global _literal
@@ -87,6 +98,48 @@ def _substitute(text: str) -> str:
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text
+
+
+def redact_values(value: Any) -> Any:
+    """``value`` (JSON-like: dicts, lists, scalars) with every string in it redacted."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {key: redact_values(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_values(item) for item in value]
+    return value
+
+
+class RedactingWriter(io.TextIOBase):
+    """A text stream writing to ``target`` what :func:`redact` leaves of what it is given.
+    Text is held until its line ends (a secret written in pieces, as ``print`` and
+    ``traceback`` do, is still masked); :meth:`flush` writes the unfinished line."""
+
+    def __init__(self, target: TextIO) -> None:
+        super().__init__()
+        self._target = target
+        self._pending = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._target.fileno()
+
+    def write(self, text: str) -> int:
+        pending = self._pending + text
+        end = pending.rfind("\n") + 1
+        self._pending = pending[end:]
+        if end:
+            self._target.write(redact(pending[:end]))
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            self._target.write(redact(self._pending))
+            self._pending = ""
+        self._target.flush()
 
 
 def install(environ: Mapping[str, str] | None = None) -> None:

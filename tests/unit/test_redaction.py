@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Iterator
 
@@ -10,7 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dynamo import redaction
-from dynamo.redaction import MASK, install, redact, register_secret
+from dynamo.redaction import (
+    MASK,
+    RedactingWriter,
+    install,
+    redact,
+    redact_values,
+    register_secret,
+)
 from dynamo.store.engine import normalize_url
 
 
@@ -123,3 +131,24 @@ def test_formatters_that_read_the_arguments_still_get_a_tuple() -> None:
         "x", logging.INFO, __file__, 1, "password=%s", ("Plain-Value-9",), None
     )
     assert split.getMessage() == f"password={MASK}"
+
+
+def test_a_redacting_writer_masks_a_secret_written_in_pieces() -> None:
+    target = io.StringIO()
+    writer = RedactingWriter(target)
+    print("Traceback: cannot read", file=writer)
+    for piece in ("http://dynamo:", "pr1nted-pw", "@host/x: refused\nnext ", "line password=s3"):
+        writer.write(piece)
+    assert "pr1nted-pw" not in target.getvalue()
+    assert target.getvalue().endswith("http://dynamo:***@host/x: refused\n")
+    writer.flush()
+    assert target.getvalue().endswith("\nnext line password=***")
+
+
+def test_the_arguments_of_a_run_are_redacted_value_by_value() -> None:
+    args = {"source": "https://u:arg-pw1@h/x", "n": 3, "list": ["token=arg-tok1", None]}
+    assert redact_values(args) == {
+        "source": "https://u:***@h/x",
+        "n": 3,
+        "list": ["token=***", None],
+    }

@@ -9,11 +9,13 @@ its result pipe with ``loop.add_reader`` (never blocking the loop), enforces the
 Child (never returns; leaves with ``os._exit``): killed by the kernel if the server dies
 (``PR_SET_PDEATHSIG``; its copy of the result pipe's read end closed, so a write to a dead
 server fails instead of blocking), stdin from /dev/null, stdout and stderr to the
-run's log file, default SIGTERM, no asyncio wake-up fd (the loop's self-pipe is the parent's),
-listening sockets closed, then the ``child_hooks`` (e.g. ``engine.dispose(close=False)`` so the
-parent's pooled DB connections are forgotten, not closed; the child opens its own if it needs
-one). It never touches the event loop. It runs the application and writes the msgpack
-:class:`AppResult` to the pipe; exit 0 after a complete write, 1 after an exception.
+run's log file through a :class:`dynamo.redaction.RedactingWriter` (and redaction installed:
+log records, tracebacks and prints reach the stored log without their secrets), default
+SIGTERM, no asyncio wake-up fd (the loop's self-pipe is the parent's), listening sockets
+closed, then the ``child_hooks`` (e.g. ``engine.dispose(close=False)`` so the parent's pooled
+DB connections are forgotten, not closed; the child opens its own if it needs one). It never
+touches the event loop. It runs the application and writes the msgpack :class:`AppResult` to
+the pipe; exit 0 after a complete write, 1 after an exception.
 
 Only a child that exits 0 with a complete, decodable result has a ``result``; whatever else
 happens (exception, other exit code, signal, time limit, kill), the outcome has none.
@@ -36,8 +38,9 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO, cast
 
+from dynamo import redaction
 from dynamo.model import Inventory
 from dynamo.server.applications import AppContext, Application, AppResult
 
@@ -282,8 +285,8 @@ def _isolate(log_fd: int, write_fd: int, hooks: Sequence[Callable[[], None]]) ->
     os.dup2(log_fd, 2)
     os.close(log_fd)
     # Fresh stream objects: the inherited ones may hold a buffer or a lock of another thread.
-    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
-    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+    sys.stdout, sys.stderr = _redacting(1), _redacting(2)
+    redaction.install()  # inherited from a `dynamo` command, needed when embedded
     root = logging.getLogger()
     root.handlers = []
     handler = logging.StreamHandler(sys.stderr)
@@ -293,6 +296,11 @@ def _isolate(log_fd: int, write_fd: int, hooks: Sequence[Callable[[], None]]) ->
     _close_listening_sockets(keep={0, 1, 2, write_fd})
     for hook in hooks:
         hook()
+
+
+def _redacting(fd: int) -> TextIO:
+    stream = open(fd, "w", buffering=1, closefd=False)  # noqa: SIM115
+    return cast(TextIO, redaction.RedactingWriter(stream))  # a text stream, not a TextIO
 
 
 def _close_listening_sockets(keep: set[int]) -> None:

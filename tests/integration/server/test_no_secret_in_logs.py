@@ -4,11 +4,15 @@ secrets, driven through their error paths, never print them, and no API answer s
 The secrets: the password of a PostgreSQL role made for the test (in the database URL of the
 configuration file and of the worker's command line), S3, Rucio and FTS3 credentials in the
 environment, a bearer token, a cookie and a query-string token sent by clients, a password in
-request bodies that are refused. The error paths: refused bodies (400), a write by an unknown
+request bodies that are refused, the password of a source URL given to an application run. The
+error paths: refused bodies (400), a write by an unknown
 DN (403), the DN header from the trusted front end, the database cut off under the server and
 the worker (TCP proxy: 503 answers, readiness failures, retries), and `dynamo` commands given
-a database URL that cannot be parsed or reached. Every log line, every answer (body and
-headers) and every command output is then searched for every secret.
+a database URL that cannot be parsed or reached, and application runs (forked children of the
+server) that fail with a traceback: a sync from an unreachable source whose URL carries a
+password, and one from an unreachable Rucio server (the Rucio credentials in the environment).
+Every log line, every answer (body and headers; the runs' logs are read through the API) and
+every command output is then searched for every secret.
 """
 
 from __future__ import annotations
@@ -27,8 +31,11 @@ import pytest
 from cluster import HEADER, WRITER_DN, prepare_database, wait_until
 from sqlalchemy import create_engine, make_url, text
 
+from dynamo.api.auth import SqlUserDirectory
+from dynamo.api.security import Role, Target
+from dynamo.store import SqlInventoryStore
 from faults import TcpProxy
-from integration.api.tls_servers import running_server
+from integration.api.tls_servers import free_port, running_server
 
 TAG = uuid.uuid4().hex[:10]
 SECRETS = {
@@ -42,6 +49,7 @@ SECRETS = {
     "cookie": f"session-{TAG}-cookie",
     "query token": f"qtok{TAG}",
     "body password": f"BodyPw-{TAG}",
+    "source password": f"SrcPw-{TAG}",
 }
 ENVIRONMENT = {
     "AWS_SECRET_ACCESS_KEY": SECRETS["AWS secret key"],
@@ -125,7 +133,8 @@ def _drive(call: Exchanges) -> None:
         call("POST", "/api/v1/inject", headers={HEADER: "/CN=stranger"}, json={}),
         call("POST", "/api/v1/userdata/files", json={"password": body_password}),
     ]
-    assert [answer.status_code for answer in refused] == [400, 400, 403, 401]
+    statuses = [answer.status_code for answer in refused]
+    assert statuses == [400, 400, 403, 401], [answer.text for answer in refused]
     dataset = {"datasets": [{"name": f"/Secret/Test-{TAG}/RAW", "data_type": "data"}]}
     assert call("POST", "/api/v1/inject", headers=writer, json=dataset).status_code == 200
 
@@ -140,6 +149,7 @@ def test_no_secret_reaches_a_log_an_answer_or_an_error_message(
     with TcpProxy(real.host or "127.0.0.1", real.port or 5432) as proxy:
         url = real.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
         prepare_database(url)
+        _may_run_applications(url)
         config = tmp_path / "server.toml"
         config.write_text(
             f'[server]\ndb = "{url}"\nallow_http = true\ntrusted_dn_header = "{HEADER}"\n'
@@ -159,6 +169,7 @@ def test_no_secret_reaches_a_log_an_answer_or_an_error_message(
                 call = Exchanges(f"http://127.0.0.1:{port}")
                 wait_until("the server to lead", _leading(call), timeout=60)
                 _drive(call)
+                run_logs = _failing_application_runs(call)
                 proxy.cut()
                 _during_the_outage(call, worker_log)
                 proxy.restore()
@@ -174,6 +185,7 @@ def test_no_secret_reaches_a_log_an_answer_or_an_error_message(
     assert "error[store]" in outputs[1], outputs[1]
     logs = {"server log": server_log.read_text(), "worker log": worker_log.read_text()}
     assert "503" in logs["server log"], "the outage was not seen by the server"
+    logs["application-run logs"] = "\n".join(run_logs)
     places = {**logs, "API answers": "\n".join(call.seen), "command output": "\n".join(outputs)}
     leaks = [
         f"the {secret} in the {place}"
@@ -182,6 +194,43 @@ def test_no_secret_reaches_a_log_an_answer_or_an_error_message(
         if value in content
     ]
     assert leaks == [], leaks
+
+
+def _may_run_applications(url: str) -> None:
+    store = SqlInventoryStore.open(url)
+    try:
+        SqlUserDirectory(store.engine).grant("writer", Role.OPERATOR, Target.APPLICATION)
+    finally:
+        store.close()
+
+
+def _failing_application_runs(call: Exchanges) -> list[str]:
+    """Sync runs that fail in the forked child with a traceback; their logs read through the
+    API (text and JSON) and the overview page that lists them."""
+    writer = {HEADER: WRITER_DN}
+    logs = []
+    closed = free_port()  # nothing listens there
+    sources = [
+        f"http://dynamo:{SECRETS['source password']}@127.0.0.1:{closed}/inventory",
+        f"rucio+http://127.0.0.1:{closed}",
+    ]
+    for source in sources:
+        body = {"args": {"source": source}, "mode": "read"}
+        submitted = call("POST", "/api/v1/applications/sync/runs", headers=writer, json=body)
+        assert submitted.status_code == 201, submitted.text
+        run = f"/api/v1/applications/runs/{submitted.json()['id']}"
+        deadline = time.monotonic() + 60
+        while (status := call("GET", run).json()["status"]) in ("queued", "running"):
+            assert time.monotonic() < deadline, "the run never ended"
+            time.sleep(0.1)
+        assert status == "failed", status
+        log = call("GET", f"{run}/log").text
+        assert "Traceback" in log, log
+        assert "SourceError" in log, log
+        assert call("GET", f"{run}/log", params={"format": "json"}).json()["text"] == log
+        logs.append(log)
+    assert call("GET", "/").status_code == 200
+    return logs
 
 
 def _during_the_outage(call: Exchanges, worker_log: Path) -> None:

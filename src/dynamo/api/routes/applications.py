@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from dynamo.api.deps import IntParam
 from dynamo.api.security import Principal, Role, Target, require
 from dynamo.errors import NotFoundError
+from dynamo.redaction import redact, redact_values
 from dynamo.server.scheduler import Scheduler
 from dynamo.store.appruns import AppRun, RunMode, RunStatus
 
@@ -70,6 +71,9 @@ class RunView(BaseModel):
     def of(cls, run: AppRun) -> RunView:
         values = run.to_dict()
         del values["log_path"]
+        values["args"] = redact_values(values["args"])
+        if values["error"] is not None:
+            values["error"] = redact(values["error"])
         return cls(**values)
 
 
