@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from dynamo import __version__
+from dynamo.api.auth.authenticators import RevocationGate, revocations_of
 from dynamo.api.errors import ERROR_RESPONSES, document_errors, install_error_handlers
 from dynamo.api.limits import DEFAULT_MAX_BODY, BodyLimit
 from dynamo.api.listing_cache import ListingFastPath
@@ -102,6 +103,9 @@ def create_app(
     app.state.node = node
     listings = [f"{API_PREFIX}{path}" for path in replicas.CACHED_LISTINGS]
     app.add_middleware(ListingFastPath, paths=listings)  # innermost: inside the request log
+    revocations = revocations_of(app.state.authenticator)
+    if revocations is not None:  # outside the fast path: no route is open to a revoked chain
+        app.add_middleware(RevocationGate, revocations=revocations)
     if node is not None:
         app.add_middleware(servers.FollowerRedirect, node=node)
     app.state.popularity = popularity_store_for(service.store)  # access records, next to it

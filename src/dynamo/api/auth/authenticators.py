@@ -20,18 +20,22 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dynamo.api.auth.directory import UserDirectory
 from dynamo.api.auth.dn import normalize_dn, owner_dn_of_pem_chain, strip_proxy_components
 from dynamo.api.auth.revocation import CertificateRevokedError, Revocations
+from dynamo.api.errors import error_response
 from dynamo.api.security import ANONYMOUS, Authenticator, Principal, UnauthenticatedError
 
 __all__ = [
+    "RevocationGate",
     "TrustedHeaderAuthenticator",
     "X509Authenticator",
     "build_authenticator",
     "client_chain",
     "client_dn",
+    "revocations_of",
 ]
 
 log = logging.getLogger(__name__)
@@ -59,7 +63,8 @@ class X509Authenticator:
     """The caller is the owner of the verified client certificate of the TLS connection.
 
     With ``revocations``, a chain holding a revoked certificate (the user's, behind a proxy
-    too) is refused: 401 ``certificate_revoked``, on every route, public ones included.
+    too) is refused: 401 ``certificate_revoked``; on the open reads, which never ask who the
+    caller is, :class:`RevocationGate` refuses it.
     """
 
     def __init__(self, directory: UserDirectory, revocations: Revocations | None = None) -> None:
@@ -71,12 +76,7 @@ class X509Authenticator:
         if not chain:
             return ANONYMOUS
         if self.revocations is not None:
-            try:
-                self.revocations.check(chain)
-            except CertificateRevokedError as exc:
-                peer = request.client.host if request.client is not None else "unknown"
-                log.warning("refused a request from %s: %s", peer, exc)
-                raise
+            _check_logged(self.revocations, chain, request.scope)
         return self.directory.principal_for(owner_dn_of_pem_chain(chain))
 
 
@@ -138,3 +138,44 @@ def build_authenticator(
     return TrustedHeaderAuthenticator(
         directory, trusted_dn_header, fallback=x509, front_ends=front_ends
     )
+
+
+def revocations_of(authenticator: Authenticator) -> Revocations | None:
+    """The CRLs ``authenticator`` checks client chains against, if any."""
+    if isinstance(authenticator, X509Authenticator):
+        return authenticator.revocations
+    if isinstance(authenticator, TrustedHeaderAuthenticator) and authenticator.fallback:
+        return revocations_of(authenticator.fallback)
+    return None
+
+
+class RevocationGate:
+    """ASGI middleware: a request whose TLS client chain holds a revoked certificate is
+    refused (401 ``certificate_revoked``) whatever its route, the open reads included, which
+    anyone may make anonymously but never with a revoked credential. Requests without a
+    client chain pass untouched."""
+
+    def __init__(self, app: ASGIApp, revocations: Revocations) -> None:
+        self.app = app
+        self.revocations = revocations
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        chain = client_chain(scope) if scope["type"] == "http" else ()
+        if chain:
+            try:
+                _check_logged(self.revocations, chain, scope)
+            except CertificateRevokedError as exc:
+                response = error_response(401, exc.code, str(exc))
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _check_logged(revocations: Revocations, chain: tuple[str, ...], scope: Scope) -> None:
+    """``revocations.check(chain)``, logging the peer of a refused chain."""
+    try:
+        revocations.check(chain)
+    except CertificateRevokedError as exc:
+        client = scope.get("client")
+        log.warning("refused a request from %s: %s", client[0] if client else "unknown", exc)
+        raise
