@@ -169,14 +169,18 @@ class RequestLog:
         method = scope["method"]
         self.metrics.observe(method, route, status, seconds)
         principal = scope["state"].get("principal")
+        peer = scope.get("client")
+        client = f"{peer[0]}:{peer[1]}" if peer else "-"
         log.info(
-            "%s %s %d %.1f ms [%s]",
+            "%s %s %s %d %.1f ms [%s]",
+            client,
             method,
             scope["path"],
             status,
             seconds * 1000,
             rid,
             extra={
+                "client": client,
                 "request_id": rid,
                 "method": method,
                 "route": route,

@@ -95,3 +95,5 @@ async def test_every_answer_has_a_request_id_and_a_log_line(
     ]
     assert all(getattr(r, "route", None) == "/api/v1/status" for r in records)
     assert all(getattr(r, "status", None) == 200 for r in records)
+    assert all(r.getMessage().startswith(f"{r.client} GET /api/v1/status 200 ") for r in records)
+    assert all(re.fullmatch(r"[0-9a-f.:]+:[0-9]+", getattr(r, "client", "")) for r in records)
