@@ -69,8 +69,10 @@ _PIECES = (
 @given(st.lists(st.sampled_from(_PIECES), max_size=14).map("".join))
 @settings(max_examples=600, deadline=None)
 def test_the_quick_scan_passes_only_texts_that_no_pattern_changes(text: str) -> None:
-    """The one-scan check before the patterns never skips a text one of them would change."""
-    assert redact(text) == redaction._substitute(text)
+    """The one-scan check before the patterns never skips a text one of them would change
+    (compared with the patterns alone: secrets registered by other tests are not in play)."""
+    if redaction._MAY_HOLD.search(text) is None:
+        assert redaction._substitute(text) == text
 
 
 def test_a_registered_secret_is_masked_anywhere() -> None:

@@ -25,6 +25,9 @@ REVIEWED = {
     ("store/bulk.py", "reset_id_sequences"): "a table name of our schema and an integer",
     ("store/popularity.py", "_create_staging"): "the name of our own staging table",
     ("store/popularity.py", "_copy_upsert"): "the name of our own staging table",
+    ("store/writer.py", "_copy_upsert"): "schema table and column names, our staging table",
+    ("store/writer.py", "_copy_files"): "the staging table's name, given by _copy_upsert",
+    ("store/writer.py", "check"): "the staging table's name, given by _copy_upsert",
     ("bench/peer/rucio_env.py", "recreate_database"): "the benchmark's database name",
     # The peer bench's bulk load into Rucio's own benchmark database (run in Rucio's venv):
     # table names and WHERE fragments are the script's constants, column names come from
