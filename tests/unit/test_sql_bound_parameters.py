@@ -16,7 +16,7 @@ SRC = Path(__file__).parents[2] / "src" / "dynamo"
 SQL_CALLS = frozenset({"text", "exec_driver_sql", "execute", "executemany"})
 REVIEWED = {
     # (file relative to src/dynamo, enclosing function): what is interpolated
-    ("store/leadership.py", "terminate_session"): "an int() session id (KILL takes no bind)",
+    ("store/leadership.py", "_end_sessions"): "an int() session id (KILL takes no bind)",
     ("store/leadership.py", "_epoch_waiting_at_most"): "an int() of seconds (WAIT takes no bind)",
     ("store/loader.py", "rows"): "the name of our own staging table",
     ("store/engine.py", "_configure_sqlite"): "an integer constant (PRAGMA takes no bind)",

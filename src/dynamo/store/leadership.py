@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from sqlalchemy import Connection, Engine, delete, insert, select, text, update
+from sqlalchemy import Connection, Engine, TextClause, delete, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from dynamo.errors import StoreError
@@ -61,6 +61,8 @@ ADVISORY_LOCK_KEY: Final = 0x44594E414D4F
 """The PostgreSQL advisory lock key of the lease ("DYNAMO"); advisory locks are per database."""
 
 _ROW: Final = 1
+_PG_UNLOCK: Final = text("SELECT pg_advisory_unlock(:key)")
+_MARIADB_UNLOCK: Final = text("SELECT RELEASE_LOCK(:name)")
 
 
 class NotLeaderError(StoreError):
@@ -106,6 +108,8 @@ class DatabaseLease:
             raise StoreError(f"no leader lease on {engine.dialect.name}")
         self._engine = engine
         self._conn: Connection | None = None
+        self._unlock: tuple[TextClause, dict[str, object]] = (_PG_UNLOCK, {})
+        """The statement (and its parameters) that lets go of the lock taken."""
         self.session_id: int | None = None
 
     @property
@@ -126,11 +130,12 @@ class DatabaseLease:
                     text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
                 ).scalar()
                 session = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+                self._unlock = (_PG_UNLOCK, {"key": ADVISORY_LOCK_KEY})
             else:
-                taken = conn.execute(
-                    text("SELECT GET_LOCK(:name, 0)"), {"name": _lock_name(conn)}
-                ).scalar()
+                name = _lock_name(conn)
+                taken = conn.execute(text("SELECT GET_LOCK(:name, 0)"), {"name": name}).scalar()
                 session = conn.execute(text("SELECT CONNECTION_ID()")).scalar()
+                self._unlock = (_MARIADB_UNLOCK, {"name": name})
         except SQLAlchemyError as exc:
             conn.invalidate()
             conn.close()
@@ -162,12 +167,7 @@ class DatabaseLease:
         conn = self._conn
         if conn is not None:
             with contextlib.suppress(SQLAlchemyError):  # a cut session has released it anyway
-                if self._engine.dialect.name == "postgresql":
-                    conn.execute(
-                        text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY}
-                    )
-                else:
-                    conn.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": _lock_name(conn)})
+                conn.execute(*self._unlock)
         self._drop(invalidate=True)
 
     def _drop(self, *, invalidate: bool) -> None:
@@ -315,30 +315,51 @@ def terminate_session(engine: Engine, session: int, *, wait_seconds: float = 5.0
     the mark. So this waits, at most ``wait_seconds``, until the session is gone, and what
     it held (the lease) is free when it returns.
     """
+    _end_sessions(engine, [session], wait_seconds, strict=True)
+
+
+def _end_sessions(
+    engine: Engine, sessions: list[int], wait_seconds: float, *, strict: bool
+) -> list[int]:
+    """End ``sessions``, then wait (once, at most ``wait_seconds``) until they are gone; the
+    ones ended. A session that cannot be ended raises StoreError if ``strict``, else is
+    skipped (it ended by itself meanwhile)."""
     is_postgres = engine.dialect.name == "postgresql"
+    ended: list[int] = []
     try:
         with engine.connect() as conn:
-            if is_postgres:
-                conn.execute(
-                    text("SELECT pg_terminate_backend(CAST(:pid AS INTEGER))"), {"pid": session}
-                )
-            else:
-                conn.execute(text(f"KILL CONNECTION {int(session)}"))
+            for session in sessions:
+                try:
+                    if is_postgres:
+                        conn.execute(
+                            text("SELECT pg_terminate_backend(CAST(:pid AS INTEGER))"),
+                            {"pid": session},
+                        )
+                    else:
+                        conn.execute(text(f"KILL CONNECTION {int(session)}"))
+                except SQLAlchemyError:
+                    if strict:
+                        raise
+                    conn.rollback()
+                    continue
+                ended.append(session)
             conn.rollback()
-            query = _PG_SESSION if is_postgres else _MARIADB_SESSION
-            deadline = time.monotonic() + wait_seconds
-            while conn.execute(query, {"session": session}).first() is not None:
-                conn.rollback()  # a fresh snapshot of the activity views next time
-                if time.monotonic() >= deadline:
-                    log.warning(
-                        "database session %d still there %.0f s after ending it",
-                        session,
-                        wait_seconds,
-                    )
-                    return
-                time.sleep(0.02)
+            _wait_gone(conn, ended, time.monotonic() + wait_seconds)
     except SQLAlchemyError as exc:
-        raise StoreError(f"ending session {session} failed: {driver_message(exc)}") from exc
+        raise StoreError(f"ending sessions {sessions} failed: {driver_message(exc)}") from exc
+    return ended
+
+
+def _wait_gone(conn: Connection, sessions: list[int], deadline: float) -> None:
+    """Poll the activity view until none of ``sessions`` is listed, or ``deadline`` passes."""
+    query = _PG_SESSION if conn.dialect.name == "postgresql" else _MARIADB_SESSION
+    for session in sessions:
+        while conn.execute(query, {"session": session}).first() is not None:
+            conn.rollback()  # a fresh snapshot of the activity views next time
+            if time.monotonic() >= deadline:
+                log.warning("database session %d is still there after ending it", session)
+                return
+            time.sleep(0.02)
 
 
 _PG_STALE: Final = text(
@@ -368,14 +389,7 @@ def end_stale_transactions(engine: Engine, idle_seconds: float) -> list[int]:
             conn.rollback()
     except SQLAlchemyError as exc:
         raise StoreError(f"listing stale transactions failed: {driver_message(exc)}") from exc
-    ended = []
-    for session in sessions:
-        try:
-            terminate_session(engine, session)
-        except StoreError:
-            continue  # it ended by itself meanwhile
-        ended.append(session)
-    return ended
+    return _end_sessions(engine, sessions, 5.0, strict=False)
 
 
 def end_silent_leader(engine: Engine, lease_session: int, idle_seconds: float) -> None:
