@@ -337,15 +337,9 @@ class ChangeSet:
         return cls.from_dict(data)
 
 
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
 def _op_to_dict(op: Operation) -> dict[str, Any]:
     out: dict[str, Any] = {"op": op.kind}
-    names = _FIELD_NAMES.get(type(op))
-    if names is None:
-        names = _FIELD_NAMES[type(op)] = tuple(f.name for f in fields(op))
-    for name in names:
+    for name in _PACKING[type(op)][0][1:]:
         value = getattr(op, name)
         if isinstance(value, IntEnum):
             value = value.name
