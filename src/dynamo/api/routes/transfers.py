@@ -28,11 +28,10 @@ from pydantic import Field
 from sqlalchemy import Engine
 from starlette.responses import Response
 
-from dynamo.api.deps import IntParam, Service
+from dynamo.api.deps import IntParam, database_of
 from dynamo.api.registry import Now
 from dynamo.api.security import Principal, Role, Target, require
 from dynamo.api.views import RecordView, StrictModel
-from dynamo.errors import NotFoundError
 from dynamo.fileops.ports import HoldReason, OpKind
 from dynamo.fileops.queries import (
     HeldCount,
@@ -48,7 +47,6 @@ from dynamo.fileops.queries import (
     release,
 )
 from dynamo.registry import MAX_ID
-from dynamo.store import SqlInventoryStore
 
 __all__ = ["router"]
 
@@ -82,15 +80,7 @@ class TaskOutcome(StrEnum):
     CANCELLED = "cancelled"
 
 
-async def queue_of(service: Service) -> Engine:
-    """The database holding the file-operation queue: the inventory's."""
-    store = service.store
-    if not isinstance(store, SqlInventoryStore):
-        raise NotFoundError("this server has no file-operation queue (no inventory database)")
-    return store.engine
-
-
-Queue = Annotated[Engine, Depends(queue_of)]
+Queue = Annotated[Engine, Depends(database_of("file-operation queue"))]
 
 
 class QueueEntryView(RecordView, record=QueueEntry, types={"kind": OpKind}):
