@@ -47,7 +47,7 @@ __all__ = ["ApiMetrics", "RequestLog", "install_operations"]
 log = logging.getLogger("dynamo.api.access")
 
 REQUEST_ID_HEADER: Final = "X-Request-ID"
-_REQUEST_ID_KEY: Final = b"x-request-id"
+_REQUEST_ID_KEY: Final = REQUEST_ID_HEADER.lower().encode("latin-1")
 _SAFE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 """Upper bounds (seconds) of the API latency histogram."""
