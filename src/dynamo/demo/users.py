@@ -29,7 +29,7 @@ from dynamo.api.security import Role, Target
 from dynamo.demo.watch import Event
 from dynamo.store.engine import make_engine
 
-__all__ = ["USERS", "USER_HEADER", "UserJobs", "fresh_dataset", "register_users"]
+__all__ = ["USERS", "USER_HEADER", "UserJobs", "fresh_dataset", "fresh_label", "register_users"]
 
 USER_HEADER = "X-Demo-Client-DN"
 USERS = {
@@ -64,8 +64,13 @@ class UserJobs:
     seed: int = 1
     written: dict[str, int] = field(default_factory=dict)
     step: int = 0
-    dataset: str = ""
-    """Alice's dataset of this run, chosen at the first step (see :func:`fresh_dataset`)."""
+    label: str = LABEL
+    """The label of alice's dataset of this run, chosen at the first step (:func:`fresh_label`)."""
+
+    @property
+    def dataset(self) -> str:
+        return _dataset_of(self.label)
+
     done: bool = False
 
     def tick(self) -> list[Event]:
@@ -80,7 +85,7 @@ class UserJobs:
         first, second = self.sites[0], self.sites[1]
         if self.step == 0:
             taken = self._call(http, "alice", "GET", "/userdata/datasets?owner=alice", None)
-            self.dataset = fresh_dataset({str(entry["name"]) for entry in taken})
+            self.label = fresh_label({str(entry["name"]) for entry in taken})
             for site in self.sites:
                 self._call(
                     http, "demo-admin", "PUT", f"/userdata/quotas/{site}", {"quota": QUOTA_BYTES}
@@ -100,8 +105,7 @@ class UserJobs:
         return [Event("userdata", f"alice consolidates {self.dataset} at {first}", "bold")]
 
     def _inject(self, http: httpx.Client, site: str, number: int) -> Event:
-        label = self.dataset.split("/")[2].removeprefix("alice-")
-        lfn = f"/store/user/alice/{label}/{site}/ntuple_{number:03d}.root"
+        lfn = f"/store/user/alice/{self.label}/{site}/ntuple_{number:03d}.root"
         data = random.Random(f"{self.seed}:{lfn}").randbytes(20_000 + 997 * number)
         body = {"dataset": self.dataset, "lfn": lfn, "site": site, "size": len(data)}
         where = self._call(http, "alice", "POST", "/userdata/locations", body)
@@ -136,15 +140,19 @@ class UserJobs:
 def fresh_dataset(taken: set[str]) -> str:
     """The first of alice's dataset names (``alice-ntuples``, ``alice-ntuples2``, ...) not in
     ``taken``."""
+    return _dataset_of(fresh_label(taken))
+
+
+def fresh_label(taken: set[str]) -> str:
+    """The label (``ntuples``, ``ntuples2``, ...) of :func:`fresh_dataset`."""
     number = 1
-    while (name := _dataset_name(number)) in taken:
+    while _dataset_of(label := LABEL if number == 1 else f"{LABEL}{number}") in taken:
         number += 1
-    return name
+    return label
 
 
-def _dataset_name(number: int) -> str:
-    suffix = "" if number == 1 else str(number)
-    return f"/DemoAnalysis/alice-{LABEL}{suffix}/USER"
+def _dataset_of(label: str) -> str:
+    return f"/DemoAnalysis/alice-{label}/USER"
 
 
 def _as(user: str) -> dict[str, str]:
