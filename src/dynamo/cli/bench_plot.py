@@ -27,7 +27,7 @@ def _scaling_point(path: Path, report: dict[str, Any]) -> dict[str, Any]:
     """A `dynamo bench detox --json` report as one point of cost against inventory size."""
     cycle = report["cycles"][0]
     return {
-        "scale": path.stem.rsplit("-", 1)[-1].upper(),
+        "scale": _scale_of(path, report).upper(),
         "objects": report["objects"],
         "load_seconds": report["load_seconds"],
         "load_rss_bytes": report.get("rss_after_load_bytes"),
