@@ -52,13 +52,14 @@ _Sent = tuple[str, bytes]
 
 class ListingCache:
     """Up to ``max_entries`` bodies of at most ``max_bytes`` each, least recently used out;
-    as many requests as sent (path and query string) pointing at them, for the fast path."""
+    as many requests as sent (path and query string) pointing at their keys, for the fast
+    path (a body is kept once, whatever the requests naming it)."""
 
     def __init__(self, *, max_entries: int = 256, max_bytes: int = 4 << 20) -> None:
         self.max_entries, self.max_bytes = max_entries, max_bytes
         self._state: tuple[int, int] = (0, -1)
         self._bodies: OrderedDict[Hashable, bytes] = OrderedDict()
-        self._sent: OrderedDict[_Sent, bytes] = OrderedDict()
+        self._sent: OrderedDict[_Sent, Hashable] = OrderedDict()
         self.hits = self.misses = self.fast_hits = 0
 
     def body(
@@ -89,7 +90,7 @@ class ListingCache:
             if len(self._bodies) > self.max_entries:
                 self._bodies.popitem(last=False)
         if sent is not None:
-            self._sent[sent] = found
+            self._sent[sent] = key
             self._sent.move_to_end(sent)
             if len(self._sent) > self.max_entries:
                 self._sent.popitem(last=False)
@@ -99,9 +100,11 @@ class ListingCache:
         """The body answered to the request ``sent`` in the image's current state, if kept."""
         if (id(service.inventory), service.seq) != self._state:
             return None
-        found = self._sent.get(sent)
+        key = self._sent.get(sent)
+        found = None if key is None else self._bodies.get(key)
         if found is not None:
             self.fast_hits += 1
+            self._bodies.move_to_end(key)  # a use like any other: least recently used out
         return found
 
 
