@@ -7,7 +7,6 @@ whose ``to_json()`` a route returns: it takes the record's fields rather than re
 
 from __future__ import annotations
 
-import dataclasses
 import typing
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -16,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
 
 from dynamo.model import Block, BlockReplica, Dataset, DatasetReplica, Inventory, Site
+from dynamo.store.records import field_names
 
 __all__ = [
     "BlockReplicaView",
@@ -66,7 +66,7 @@ class RecordView(StrictModel):
 
 def _record_fields(record: type[Any], types: Mapping[str, Any]) -> dict[str, Any]:
     hints = typing.get_type_hints(record)
-    names = [field.name for field in dataclasses.fields(record)]
+    names = field_names(record)
     unknown = set(types) - set(names)
     if unknown:
         raise TypeError(f"{record.__name__} has no field {sorted(unknown)}")
