@@ -31,7 +31,7 @@ from dynamo.api.enums import (
     SiteStatusName,
     StorageTypeName,
 )
-from dynamo.api.routes.injection_body import fast_injection
+from dynamo.api.routes.injection_body import RELEASE_PATTERN, fast_injection, release_version
 from dynamo.api.security import Principal, Role, Target, require
 from dynamo.model import Block, File, GroupLevel, Inventory, Operation
 from dynamo.server.injection import (
@@ -63,7 +63,7 @@ Release = Annotated[
     str,
     Field(
         max_length=64,
-        pattern=r"^[0-9]{1,6}_[0-9]{1,6}_[0-9]{1,6}(_[A-Za-z0-9]+)?$",
+        pattern=f"^{RELEASE_PATTERN}$",
         description="CYCLE_MAJOR_MINOR[_SUFFIX], e.g. 10_6_4_patch1",
     ),
 ]
@@ -188,7 +188,7 @@ def _injection(body: InjectionIn) -> Injection:
                 name=d.name,
                 status=d.status,
                 data_type=d.data_type,
-                software_version=_version(d.software_version),
+                software_version=release_version(d.software_version),
                 is_open=d.is_open,
                 blocks=tuple(
                     BlockSpec(
@@ -221,14 +221,6 @@ def _injection(body: InjectionIn) -> Injection:
             for r in body.dataset_replicas
         ),
     )
-
-
-def _version(release: str | None) -> tuple[int, int, int, str] | None:
-    """``10_6_4_patch1`` -> (10, 6, 4, "patch1"); the pattern has already been checked."""
-    if release is None:
-        return None
-    cycle, major, minor, *suffix = release.split("_", 3)
-    return int(cycle), int(major), int(minor), suffix[0] if suffix else ""
 
 
 async def _files_of_existing(

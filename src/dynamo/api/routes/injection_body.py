@@ -10,6 +10,7 @@ its precise field, index and value; a body it takes gives the same Injection the
 
 from __future__ import annotations
 
+import re
 from enum import IntEnum
 from itertools import repeat
 from operator import itemgetter
@@ -25,7 +26,7 @@ from dynamo.server.injection import (
     Injection,
 )
 
-__all__ = ["fast_injection"]
+__all__ = ["RELEASE_PATTERN", "fast_injection", "release_version"]
 
 E = TypeVar("E", bound=IntEnum)
 
@@ -39,8 +40,10 @@ _REPLICA: Final = frozenset({"dataset", "site", "group", "growing", "block_repli
 _BLOCK_REPLICA: Final = frozenset({"block", "group", "is_custodial", "present"})
 _PRESENT: Final = frozenset({"size", "num_files"})
 _HEX: Final = "0123456789abcdef"
-_DIGITS: Final = "0123456789"
 _BIG: Final = 2**63
+RELEASE_PATTERN: Final = r"[0-9]{1,6}_[0-9]{1,6}_[0-9]{1,6}(_[A-Za-z0-9]+)?"
+"""A software release, ``CYCLE_MAJOR_MINOR[_SUFFIX]`` (the API model's pattern, anchored)."""
+_RELEASE: Final = re.compile(RELEASE_PATTERN)
 
 
 class _NotCommonError(Exception):
@@ -219,19 +222,17 @@ def _optional(value: Any, enum: type[E]) -> E | None:
 
 
 def _release(value: Any) -> tuple[int, int, int, str] | None:
-    """``CYCLE_MAJOR_MINOR[_SUFFIX]`` (1-6 digits each, an alphanumeric suffix)."""
+    """``CYCLE_MAJOR_MINOR[_SUFFIX]`` (:data:`RELEASE_PATTERN`, at most 64 characters)."""
     if value is None:
         return None
-    if type(value) is not str or len(value) > 64 or not value.isascii():
+    if type(value) is not str or len(value) > 64 or _RELEASE.fullmatch(value) is None:
         raise _NotCommonError
-    parts = value.split("_", 3)
-    if len(parts) < 3 or not all(_digits(p) for p in parts[:3]):
-        raise _NotCommonError
-    suffix = parts[3] if len(parts) == 4 else ""
-    if len(parts) == 4 and (not suffix or not suffix.isalnum()):
-        raise _NotCommonError
-    return int(parts[0]), int(parts[1]), int(parts[2]), suffix
+    return release_version(value)
 
 
-def _digits(part: str) -> bool:
-    return 0 < len(part) <= 6 and not part.strip(_DIGITS)
+def release_version(release: str | None) -> tuple[int, int, int, str] | None:
+    """``10_6_4_patch1`` -> (10, 6, 4, "patch1"); the pattern has already been checked."""
+    if release is None:
+        return None
+    cycle, major, minor, *suffix = release.split("_", 3)
+    return int(cycle), int(major), int(minor), suffix[0] if suffix else ""
